@@ -1,0 +1,37 @@
+# beamr — every target installs what it needs into .venv first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install test lint demo bench fixtures clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## the whole suite (lint included), under asyncio and trio
+test: install lint
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check beamr workers tests
+	$(BIN)/mypy
+
+## the main job: several instances, memory io, imports and calls
+demo: install
+	$(BIN)/python -m beamr.demo
+
+bench: install
+	$(BIN)/python -m benchmarks
+
+## rebuild wasm_fixtures/*.wasm (installs clang, lld, wasi-libc if missing)
+fixtures: install
+	bash wasm_fixtures/build.sh $(BIN)/python
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,106 @@
+"""Every exception beamr raises on purpose derives from :class:`BeamrError`.
+
+::
+
+    BeamrError
+    ├── InvalidModule        start: not a wasm binary, fails to compile or instantiate,
+    │                        or needs more memory than Limits.memory_bytes allows
+    ├── ExportNotFound       call of a name the module does not export as a function
+    ├── MissingImport        the wasm called an import that nobody handles
+    ├── ImportHandlerError   a handler raised (original in __cause__) or returned bad values
+    ├── Trap                 the wasm trapped; .code (e.g. "unreachable") and .message
+    ├── OutOfBounds          read/write/read_string/deserialize past the memory
+    ├── MallocFailed         malloc returned 0
+    ├── CallTimeout          Limits.call_timeout passed (also a TimeoutError)
+    ├── WorkerCrashed        the worker process died; .exitcode; every pending and later
+    │   │                    command on the instance raises it (never hangs)
+    │   └── ProtocolViolation  the worker sent something outside the protocol; it was killed
+    └── InstanceClosed       used after stop
+
+Argument validation raises the builtins ``TypeError`` / ``ValueError`` before any I/O.
+
+``InstanceClosed`` means *you* closed it; ``WorkerCrashed`` means it broke (the trio
+distinction between ClosedResourceError and BrokenResourceError).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BeamrError",
+    "CallTimeout",
+    "ExportNotFound",
+    "ImportHandlerError",
+    "InstanceClosed",
+    "InvalidModule",
+    "MallocFailed",
+    "MissingImport",
+    "OutOfBounds",
+    "ProtocolViolation",
+    "Trap",
+    "WorkerCrashed",
+]
+
+
+class BeamrError(Exception):
+    """Root of beamr's exceptions."""
+
+
+class InvalidModule(BeamrError):
+    """The binary is not a wasm module, or it fails to compile or instantiate."""
+
+
+class ExportNotFound(BeamrError):
+    """The module exports no function of that name."""
+
+
+class MissingImport(BeamrError):
+    """The wasm called an import (``module.name``) that no handler answers."""
+
+    def __init__(self, message: str, module: str = "", name: str = "") -> None:
+        super().__init__(message)
+        self.module = module
+        self.name = name
+
+
+class ImportHandlerError(BeamrError):
+    """An import handler raised (see ``__cause__``) or returned unusable values."""
+
+
+class Trap(BeamrError):
+    """The wasm trapped. ``code`` is wasmtime's trap code in snake_case."""
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}" if self.code else self.message
+
+
+class OutOfBounds(BeamrError):
+    """A memory access outside the instance's linear memory; nothing was changed."""
+
+
+class MallocFailed(BeamrError):
+    """The module's ``malloc`` returned 0."""
+
+
+class CallTimeout(BeamrError, TimeoutError):
+    """The call ran past ``Limits.call_timeout`` and was interrupted."""
+
+
+class WorkerCrashed(BeamrError):
+    """The worker process died. ``exitcode`` is its exit status, ``-N`` for signal N."""
+
+    def __init__(self, message: str, exitcode: int | None = None) -> None:
+        super().__init__(message)
+        self.exitcode = exitcode
+
+
+class ProtocolViolation(WorkerCrashed):
+    """The worker sent a frame outside the protocol; it was killed."""
+
+
+class InstanceClosed(BeamrError):
+    """The instance was stopped."""

@@ -1,0 +1,479 @@
+"""The Instance actor: one worker process, one mailbox.
+
+One command is in flight per worker. Tasks that use the same instance queue on its
+lock and are served in turn. While an import handler runs, the wasm is suspended in
+the worker and the handler (and any task it starts) may use the same instance: those
+commands go through a mailbox of their own for that nesting level, so a nested
+``beamr.call`` works instead of deadlocking, and unrelated tasks still wait.
+
+Cancelling an await abandons the command: the wasm is interrupted out of band, and
+the next command first drains what the abandoned one left (see :mod:`beamr.protocol`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import inspect
+import logging
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import anyio
+import anyio.abc
+
+from beamr import _process
+from beamr import protocol as p
+from beamr.errors import (
+    BeamrError,
+    CallTimeout,
+    ExportNotFound,
+    ImportHandlerError,
+    InstanceClosed,
+    InvalidModule,
+    MissingImport,
+    OutOfBounds,
+    ProtocolViolation,
+    Trap,
+    WorkerCrashed,
+)
+from beamr.types import (
+    Export,
+    Import,
+    Limits,
+    Output,
+    WasiConfig,
+    check_signature_value,
+    split_signature,
+)
+
+logger = logging.getLogger("beamr")
+
+Number = int | float
+Handler = Callable[..., Any]
+ImportMap = Mapping[str, Mapping[str, Handler]]
+
+WASM_MAGIC = b"\0asm"
+RECEIVE_SIZE = 1 << 16
+RECEIVE_MAX = 16 << 20
+#: how long draining an abandoned command may take before the worker is killed
+RECOVERY_TIMEOUT = 10.0
+#: how long a worker gets to exit after stop, and after SIGTERM
+STOP_GRACE = 1.0
+
+
+@dataclass(eq=False)
+class _HandlerScope:
+    """The import handler being run for one instance at one nesting depth."""
+
+    instance: Instance
+    depth: int
+    lock: anyio.Lock
+    active: bool = True
+
+
+_current_scope: contextvars.ContextVar[_HandlerScope | None] = contextvars.ContextVar(
+    "beamr_handler_scope", default=None
+)
+
+_ERRORS: dict[str, type[BeamrError]] = {
+    "invalid_module": InvalidModule,
+    "export_not_found": ExportNotFound,
+    "missing_import": MissingImport,
+    "import_handler_error": ImportHandlerError,
+    "out_of_bounds": OutOfBounds,
+}
+
+
+def _error_from_reply(reply: p.Error) -> BeamrError:
+    if reply.kind == "trap":
+        return Trap(reply.text, reply.code)
+    if reply.kind == "bad_argument":
+        return BeamrError(f"the worker refused the arguments: {reply.text}")
+    return _ERRORS.get(reply.kind, BeamrError)(reply.text)
+
+
+def _as_handler_results(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, int | float):
+        return [value]
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes | bytearray):
+        return list(value)
+    raise TypeError(
+        f"a handler returns None, a number or a sequence of numbers, not {type(value).__name__}"
+    )
+
+
+class Instance:
+    """A running WASM instance in its own worker process.
+
+    Create it with :func:`beamr.start`; end it with :func:`beamr.stop`,
+    ``await instance.aclose()`` or ``async with instance:``.
+    """
+
+    exports: tuple[Export, ...]
+    imports: tuple[Import, ...]
+
+    def __init__(
+        self,
+        process: _process.WorkerProcess,
+        stream: anyio.abc.SocketStream,
+        handlers: dict[tuple[str, str], Handler],
+        limits: Limits,
+    ) -> None:
+        self._process = process
+        self._stream = stream
+        self._handlers = handlers
+        self._limits = limits
+        self._conn = p.ParentConnection()
+        self._lock = anyio.Lock()
+        self._closed = False
+        self._crash: WorkerCrashed | None = None
+        self.exports = ()
+        self.imports = ()
+        self._functions: dict[str, str] = {}
+        self._import_sigs: dict[tuple[str, str], str] = {}
+        self._finalizer = weakref.finalize(self, process.kill_now)
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def pid(self) -> int:
+        """The worker's process id."""
+        return self._process.pid
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def signature(self, name: str) -> str:
+        """The signature of the exported function ``name``; ExportNotFound if none."""
+        try:
+            return self._functions[name]
+        except KeyError:
+            raise ExportNotFound(f"the module exports no function named {name!r}") from None
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "crashed" if self._crash else "running"
+        return f"<beamr.Instance pid={self.pid} {state}>"
+
+    # ---------------------------------------------------------------- lifecycle
+
+    async def __aenter__(self) -> Instance:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop the worker (idempotent, never raises). Pending commands raise InstanceClosed.
+
+        Even in the middle of a runaway call: the worker is told to go (its interrupt
+        pipe closes, which it obeys at once), then SIGTERM after a grace period, then
+        SIGKILL; it is reaped and every descriptor closed.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        self._finalizer.detach()
+        process = self._process
+        with anyio.CancelScope(shield=True):
+            try:
+                if not self._lock.locked() and not self._conn.stack and self._crash is None:
+                    # Idle: ask politely; the worker exits when it reads this.
+                    with contextlib.suppress(Exception):
+                        _, frame = self._conn.send(p.Stop())
+                        with anyio.move_on_after(STOP_GRACE):
+                            await self._stream.send(frame)
+                process.interrupt([pending.command_id for pending in self._conn.stack])
+                process.close_interrupts()
+                with contextlib.suppress(Exception):
+                    await self._stream.aclose()
+                code = await process.end(STOP_GRACE)
+                logger.info("worker %d stopped (exit code %s)", process.pid, code)
+            except BaseException:  # pragma: no cover - last resort, stop never raises
+                logger.exception("error while stopping worker %d", process.pid)
+                process.kill_now()
+            finally:
+                process.release()
+
+    async def output(self) -> Output:
+        """Take the WASI stdout and stderr captured since the last call."""
+        result = await self.request(p.Output())
+        assert isinstance(result, p.Result)
+        out, err = result.values
+        return Output(bytes(out), bytes(err))
+
+    # ------------------------------------------------------------------- commands
+
+    def _check_usable(self) -> None:
+        if self._closed:
+            raise InstanceClosed(f"instance (worker {self.pid}) was stopped")
+        if self._crash is not None:
+            raise WorkerCrashed(str(self._crash), self._crash.exitcode)
+
+    def _scope(self) -> _HandlerScope | None:
+        scope = _current_scope.get()
+        if scope is not None and scope.instance is self and scope.active:
+            return scope
+        return None
+
+    async def request(self, command: p.Command) -> p.Result | p.Ok:
+        """Send one command and return its final reply; errors become exceptions."""
+        self._check_usable()
+        scope = self._scope()
+        depth, lock = (scope.depth, scope.lock) if scope else (0, self._lock)
+        async with lock:
+            self._check_usable()
+            try:
+                await self._recover(depth)
+                reply, handler_error = await self._exchange(command, depth)
+            except (anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream):
+                self._check_usable()
+                await self._crashed("the connection to the worker broke")
+                raise AssertionError("unreachable") from None
+        if isinstance(reply, p.Error):
+            error = _error_from_reply(reply)
+            if handler_error is not None:
+                raise error from handler_error
+            raise error
+        return reply
+
+    async def _exchange(
+        self, command: p.Command, depth: int
+    ) -> tuple[p.Result | p.Ok | p.Error, BaseException | None]:
+        pending, frame = self._conn.send(command)
+        handler_error: BaseException | None = None
+        try:
+            await self._send(frame)
+            while True:
+                owner, reply = await self._next_event()
+                if isinstance(reply, p.ImportRequest):
+                    answer, error = await self._run_handler(reply, depth + 1)
+                    handler_error = handler_error or error
+                    await self._send(self._conn.answer_import(answer))
+                    continue
+                if owner is not pending:  # pragma: no cover - ParentConnection guarantees it
+                    raise p.ProtocolError("reply for another command")
+                return reply, handler_error
+        except BaseException:
+            if self._conn.stack[depth:] and self._crash is None and not self._closed:
+                abandoned = self._conn.abandon(depth)
+                self._process.interrupt([a.command_id for a in abandoned])
+            raise
+
+    async def _send(self, frame: bytes) -> None:
+        # A frame cut in half would desynchronise the stream for good.
+        with anyio.CancelScope(shield=True):
+            await self._stream.send(frame)
+
+    async def _next_event(self) -> tuple[p.Pending, p.Reply]:
+        while True:
+            try:
+                event = self._conn.next_event()
+            except p.ProtocolError as exc:
+                await self._crashed(f"protocol violation: {exc}", violation=True)
+                raise AssertionError("unreachable") from None
+            if event is not None:
+                return event
+            try:
+                data = await self._stream.receive(RECEIVE_SIZE)
+            except anyio.EndOfStream:
+                self._check_usable()
+                await self._crashed("the worker exited")
+                raise AssertionError("unreachable") from None
+            self._conn.receive_data(data)
+
+    async def _recover(self, depth: int) -> None:
+        """Drain every abandoned command above ``depth`` before sending a new one."""
+        if not self._conn.needs_recovery(depth):
+            return
+        self._process.interrupt([pending.command_id for pending in self._conn.stack[depth:]])
+        with anyio.move_on_after(RECOVERY_TIMEOUT) as timer:
+            while self._conn.needs_recovery(depth):
+                frame = self._conn.recovery_step(depth)
+                if frame is not None:
+                    await self._send(frame)
+                    continue
+                await self._next_event()
+        if timer.cancelled_caught:
+            await self._crashed(
+                f"the worker did not finish an abandoned command within {RECOVERY_TIMEOUT}s",
+                kill=True,
+            )
+
+    async def _crashed(self, reason: str, *, violation: bool = False, kill: bool = False) -> None:
+        """The worker is gone or unusable: reap it, remember why, raise."""
+        if self._crash is None:
+            process = self._process
+            with anyio.CancelScope(shield=True):
+                if violation or kill:
+                    process.signal(9)
+                with anyio.move_on_after(STOP_GRACE * 3):
+                    await process.end(STOP_GRACE)
+            code = process.returncode
+            cls = ProtocolViolation if violation else WorkerCrashed
+            self._crash = cls(f"worker {process.pid}: {reason} (exit code {code})", code)
+            logger.info("worker %d crashed: %s (exit code %s)", process.pid, reason, code)
+            with contextlib.suppress(Exception):
+                await self._stream.aclose()
+            process.release()
+            self._finalizer.detach()
+        self._check_usable()
+
+    # -------------------------------------------------------------------- imports
+
+    async def _run_handler(
+        self, request: p.ImportRequest, depth: int
+    ) -> tuple[p.ImportResponse | p.ImportError_, BaseException | None]:
+        key = (request.module, request.name)
+        handler = self._handlers.get(key)
+        qualified = f"{request.module}.{request.name}"
+        if handler is None:  # the worker only asks for handled imports
+            return p.ImportError_("missing_import", f"{qualified} has no handler"), None
+        scope = _HandlerScope(self, depth, anyio.Lock())
+        token = _current_scope.set(scope)
+        try:
+            result = handler(self, *request.args)
+            if inspect.isawaitable(result):
+                result = await result
+            _, result_chars = split_signature(request.signature)
+            values = _as_handler_results(result)
+            if len(values) != len(result_chars):
+                raise TypeError(
+                    f"{qualified} must return {len(result_chars)} value(s) for signature "
+                    f"{request.signature}, got {len(values)}"
+                )
+            converted = [
+                check_signature_value(char, value, f"{qualified} result {i}")
+                for i, (char, value) in enumerate(zip(result_chars, values, strict=True))
+            ]
+        except Exception as exc:
+            text = f"import handler {qualified} raised {type(exc).__name__}: {exc}"
+            return p.ImportError_("import_handler_error", text), exc
+        finally:
+            scope.active = False
+            _current_scope.reset(token)
+        return p.ImportResponse(converted), None
+
+    # ------------------------------------------------------------------------ call
+
+    async def call(self, name: str, args: Sequence[Number] = ()) -> list[Number]:
+        """Call the exported function ``name``; see :func:`beamr.call`."""
+        if not isinstance(name, str):
+            raise TypeError(f"the export name must be a str, got {type(name).__name__}")
+        if isinstance(args, str | bytes | bytearray) or not isinstance(args, Sequence):
+            raise TypeError(f"args must be a list of numbers, got {type(args).__name__}")
+        for i, value in enumerate(args):
+            if type(value) is bool or not isinstance(value, int | float):
+                raise TypeError(
+                    f"argument {i} of {name} must be a number, got {type(value).__name__}"
+                )
+        self._check_usable()
+        params, _ = split_signature(self.signature(name))
+        if len(args) != len(params):
+            raise TypeError(
+                f"{name}{self._functions[name]} takes {len(params)} arguments, got {len(args)}"
+            )
+        converted = [
+            check_signature_value(char, value, f"argument {i} of {name}")
+            for i, (char, value) in enumerate(zip(params, args, strict=True))
+        ]
+        timeout = self._limits.call_timeout
+        if timeout is None:
+            reply = await self.request(p.Call(name, converted))
+        else:
+            with anyio.move_on_after(timeout) as timer:
+                reply = await self.request(p.Call(name, converted))
+            if timer.cancelled_caught:
+                raise CallTimeout(f"{name} ran longer than {timeout}s and was interrupted")
+        assert isinstance(reply, p.Result)
+        return list(reply.values[0])
+
+
+async def start(
+    binary: bytes | bytearray | memoryview,
+    *,
+    imports: ImportMap | None = None,
+    wasi: bool | WasiConfig | None = None,
+    limits: Limits | None = None,
+) -> Instance:
+    """Start a worker process running ``binary`` and return its :class:`Instance`.
+
+    ``imports`` maps module name -> import name -> handler ``(instance, *args)``,
+    sync or async, returning None, a number or a sequence of numbers. ``wasi=True``
+    (or a :class:`WasiConfig`) provides WASI preview1 from wasmtime, default-deny.
+    """
+    if isinstance(binary, str) or not isinstance(binary, bytes | bytearray | memoryview):
+        raise TypeError(f"the module must be bytes-like, got {type(binary).__name__}")
+    handlers = _check_imports(imports)
+    if wasi is not None and not isinstance(wasi, bool | WasiConfig):
+        raise TypeError("wasi must be True, False, None or a beamr.WasiConfig")
+    if limits is None:
+        limits = Limits()
+    elif not isinstance(limits, Limits):
+        raise TypeError("limits must be a beamr.Limits")
+    data = bytes(binary)
+    if data[:4] != WASM_MAGIC:
+        raise InvalidModule("not a wasm binary (it does not start with the \\0asm magic)")
+
+    wasi_wire: dict[str, Any] | None = None
+    if isinstance(wasi, WasiConfig):
+        wasi_wire = wasi.to_wire()
+    elif wasi:
+        wasi_wire = WasiConfig().to_wire()
+    options = {
+        "handled_imports": [list(key) for key in handlers],
+        "wasi": wasi_wire,
+        "limits": limits.to_wire(),
+    }
+
+    process = _process.spawn()
+    instance: Instance | None = None
+    try:
+        assert process.sock is not None
+        stream = await anyio.abc.UNIXSocketStream.from_socket(process.sock)
+        process.sock = None  # the stream owns it now
+        instance = Instance(process, stream, handlers, limits)
+        result = await instance.request(p.Init(data, options))
+        assert isinstance(result, p.Result)
+        raw_imports, raw_exports = result.values
+        instance.imports = tuple(Import(*i) for i in raw_imports)
+        instance.exports = tuple(Export(*e) for e in raw_exports)
+        instance._functions = {e.name: e.signature for e in instance.exports if e.kind == "func"}
+        return instance
+    except BaseException:
+        if instance is not None:
+            await instance.aclose()
+        else:
+            with anyio.CancelScope(shield=True):
+                await process.end(STOP_GRACE)
+            process.release()
+        raise
+
+
+def _check_imports(imports: ImportMap | None) -> dict[tuple[str, str], Handler]:
+    handlers: dict[tuple[str, str], Handler] = {}
+    if imports is None:
+        return handlers
+    if not isinstance(imports, Mapping):
+        raise TypeError("imports must map module names to {name: handler} mappings")
+    for module, functions in imports.items():
+        if not isinstance(module, str) or not isinstance(functions, Mapping):
+            raise TypeError("imports must map module names (str) to {name: handler} mappings")
+        for name, handler in functions.items():
+            if not isinstance(name, str):
+                raise TypeError(f"import names must be str, got {name!r} in {module!r}")
+            if not callable(handler):
+                raise TypeError(f"the handler for {module}.{name} is not callable")
+            handlers[(module, name)] = handler
+    return handlers

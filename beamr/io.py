@@ -1,0 +1,139 @@
+"""Memory io on an instance: the Python counterpart of HyperBEAM's ``hb_beamr_io``.
+
+Every function validates its arguments before anything is sent (the seed's
+"defensive, caller-side" checking): a wrong type is a ``TypeError``, a negative
+offset, size or pointer a ``ValueError``. The worker checks every bound again before
+any byte moves; an access past the memory raises :class:`~beamr.OutOfBounds` and
+changes nothing.
+
+==================================  =============================================
+HyperBEAM ``hb_beamr_io``           beamr
+==================================  =============================================
+``size(WASM)``                      ``await io.size(wasm)``
+``read(WASM, Offset, Size)``        ``await io.read(wasm, offset, size)``
+``write(WASM, Offset, Data)``       ``await io.write(wasm, offset, data)``
+``read_string(WASM, Offset[, C])``  ``await io.read_string(wasm, offset)`` (one round trip)
+``write_string(WASM, Data)``        ``await io.write_string(wasm, data)``
+``malloc(WASM, Size)``              ``await io.malloc(wasm, size)``
+``free(WASM, Ptr)``                 ``await io.free(wasm, ptr)``
+==================================  =============================================
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+
+from beamr import protocol as p
+from beamr.errors import MallocFailed
+from beamr.instance import Instance
+
+__all__ = ["free", "malloc", "read", "read_string", "size", "write", "write_string"]
+
+BytesLike = bytes | bytearray | memoryview
+
+
+def _instance(wasm: Any) -> Instance:
+    if not isinstance(wasm, Instance):
+        raise TypeError(f"expected a beamr.Instance, got {type(wasm).__name__}")
+    return wasm
+
+
+def _non_negative(value: Any, what: str) -> int:
+    if type(value) is bool or not isinstance(value, int):
+        raise TypeError(f"{what} must be an int, got {type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"{what} must not be negative, got {value}")
+    return int(value)
+
+
+def _bytes(data: Any, what: str = "data") -> bytes:
+    if isinstance(data, str) or not isinstance(data, BytesLike):
+        raise TypeError(f"{what} must be bytes-like, got {type(data).__name__}")
+    return bytes(data)
+
+
+async def size(wasm: Instance) -> int:
+    """The size of the linear memory in bytes (pages * 65536); 0 without memory."""
+    instance = _instance(wasm)
+    reply = await instance.request(p.Size())
+    assert isinstance(reply, p.Result)
+    return int(reply.values[0])
+
+
+async def read(wasm: Instance, offset: int, size: int) -> bytes:
+    """``size`` bytes of memory from ``offset``."""
+    instance = _instance(wasm)
+    offset = _non_negative(offset, "offset")
+    size = _non_negative(size, "size")
+    reply = await instance.request(p.Read(offset, size))
+    assert isinstance(reply, p.Result)
+    return bytes(reply.values[0])
+
+
+async def write(wasm: Instance, offset: int, data: BytesLike) -> None:
+    """Write ``data`` at ``offset``; all or nothing."""
+    instance = _instance(wasm)
+    offset = _non_negative(offset, "offset")
+    payload = _bytes(data)
+    await instance.request(p.Write(offset, payload))
+
+
+async def read_string(wasm: Instance, offset: int, chunk_size: int | None = None) -> bytes:
+    """The bytes from ``offset`` up to (not including) the first NUL.
+
+    The worker finds the NUL in one pass: one round trip whatever the length.
+    ``chunk_size`` is accepted for HyperBEAM's ``read_string/3`` and only validated.
+    No NUL before the end of memory raises :class:`~beamr.OutOfBounds`.
+    """
+    instance = _instance(wasm)
+    offset = _non_negative(offset, "offset")
+    if chunk_size is not None and _non_negative(chunk_size, "chunk_size") == 0:
+        raise ValueError("chunk_size must be positive")
+    reply = await instance.request(p.ReadString(offset))
+    assert isinstance(reply, p.Result)
+    return bytes(reply.values[0])
+
+
+async def write_string(wasm: Instance, data: str | BytesLike) -> int:
+    """Copy ``data`` plus a NUL into a fresh ``malloc`` block; its pointer.
+
+    ``str`` is encoded as UTF-8. Data containing a NUL is refused (it could not be
+    read back). If the write fails, the block is freed before the error is raised.
+    """
+    instance = _instance(wasm)
+    payload = data.encode("utf-8") if isinstance(data, str) else _bytes(data)
+    if b"\0" in payload:
+        raise ValueError("a string written with write_string cannot contain a NUL byte")
+    ptr = await malloc(instance, len(payload) + 1)
+    try:
+        await write(instance, ptr, payload + b"\0")
+    except BaseException:
+        with anyio.CancelScope(shield=True), anyio.move_on_after(5):
+            await free(instance, ptr)
+        raise
+    return ptr
+
+
+async def malloc(wasm: Instance, size: int) -> int:
+    """Allocate ``size`` bytes with the module's exported ``malloc``; never 0.
+
+    A result of 0 raises :class:`~beamr.MallocFailed`; a module without ``malloc``
+    raises :class:`~beamr.ExportNotFound`. wasm64 modules take and return i64.
+    """
+    instance = _instance(wasm)
+    size = _non_negative(size, "size")
+    (ptr,) = await instance.call("malloc", [size])
+    if ptr == 0:
+        raise MallocFailed(f"malloc({size}) returned 0")
+    # i32/i64 results come back signed; a pointer is an address.
+    bits = 64 if instance.signature("malloc").endswith("I") else 32
+    return int(ptr) % (1 << bits)
+
+
+async def free(wasm: Instance, ptr: int) -> None:
+    """Release a block from :func:`malloc` with the module's exported ``free``."""
+    instance = _instance(wasm)
+    ptr = _non_negative(ptr, "ptr")
+    await instance.call("free", [ptr])

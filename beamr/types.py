@@ -1,0 +1,135 @@
+"""Plain data of the public API: exports, imports, limits, WASI settings."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+__all__ = ["Export", "Import", "Limits", "Output", "WasiConfig", "check_signature_value"]
+
+#: Signature characters, as in HyperBEAM: i i32, I i64, f f32, F f64.
+TYPE_CHARS = {"i": "i32", "I": "i64", "f": "f32", "F": "f64"}
+INT_RANGES = {"i": (-(1 << 31), (1 << 32) - 1), "I": (-(1 << 63), (1 << 64) - 1)}
+
+
+class Export(NamedTuple):
+    """An export: ``kind`` is "func", "memory", "global" or "table"."""
+
+    kind: str
+    name: str
+    #: ``"(ii)i"`` for a function, ``""`` for anything else
+    signature: str
+
+
+class Import(NamedTuple):
+    """A function import of the module."""
+
+    module: str
+    name: str
+    signature: str
+
+
+class Output(NamedTuple):
+    """WASI output captured since the last time it was taken."""
+
+    stdout: bytes
+    stderr: bytes
+
+
+def split_signature(signature: str) -> tuple[str, str]:
+    """``"(ii)i"`` -> ``("ii", "i")``."""
+    if not signature.startswith("(") or ")" not in signature:
+        raise ValueError(f"malformed signature {signature!r}")
+    params, _, results = signature[1:].partition(")")
+    return params, results
+
+
+def check_signature_value(char: str, value: Any, what: str) -> int | float:
+    """Check one number against a signature character; return it converted.
+
+    bool is not a number here; an int for f32/f64 becomes a float; a float for
+    i32/i64 is a TypeError; an int out of range for its type is a ValueError.
+    """
+    if type(value) is bool or not isinstance(value, int | float):
+        raise TypeError(f"{what} must be a number, got {type(value).__name__}")
+    if char in INT_RANGES:
+        if not isinstance(value, int):
+            raise TypeError(f"{what} is {TYPE_CHARS[char]}: an int is needed, got {value!r}")
+        low, high = INT_RANGES[char]
+        if not low <= value <= high:
+            raise ValueError(f"{what} = {value} is out of range for {TYPE_CHARS[char]}")
+        return int(value)
+    if char in ("f", "F"):
+        if isinstance(value, int):
+            try:
+                return float(value)
+            except OverflowError:
+                raise ValueError(f"{what} = {value} is too large for {TYPE_CHARS[char]}") from None
+        return float(value)
+    raise TypeError(f"{what}: values of wasm type {char!r} cannot be passed from Python")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-instance limits. ``None`` means unlimited.
+
+    - ``memory_bytes``: cap on linear memory; ``memory.grow`` past it fails inside
+      the wasm (a C malloc then returns 0); a module whose minimum exceeds it is
+      rejected with ``InvalidModule``.
+    - ``fuel``: instruction budget per (outermost) call, shared by the calls nested
+      in it; exhausted -> ``Trap`` with ``code == "out_of_fuel"``.
+    - ``call_timeout``: seconds per call; past it the wasm is interrupted and the
+      call raises ``CallTimeout``. The instance stays usable.
+    """
+
+    memory_bytes: int | None = None
+    fuel: int | None = None
+    call_timeout: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("memory_bytes", "fuel"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if type(value) is not int:
+                raise TypeError(f"Limits.{name} must be an int or None")
+            if value < 0:
+                raise ValueError(f"Limits.{name} must not be negative")
+        timeout = self.call_timeout
+        if timeout is not None:
+            if type(timeout) is bool or not isinstance(timeout, int | float):
+                raise TypeError("Limits.call_timeout must be a number of seconds or None")
+            if not timeout > 0 or math.isnan(timeout):
+                raise ValueError("Limits.call_timeout must be positive")
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"memory_bytes": self.memory_bytes, "fuel": self.fuel}
+
+
+@dataclass(frozen=True)
+class WasiConfig:
+    """WASI preview1 for an instance: default-deny, grant what you list.
+
+    ``args`` become argv, ``env`` the environment, ``dirs`` maps host directories to
+    the guest paths they are preopened as. stdout and stderr are always captured
+    (see :meth:`beamr.Instance.output`).
+    """
+
+    args: Sequence[str] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    dirs: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.args, str | bytes) or not all(isinstance(a, str) for a in self.args):
+            raise TypeError("WasiConfig.args must be a sequence of str")
+        for name in ("env", "dirs"):
+            mapping = getattr(self, name)
+            if not isinstance(mapping, Mapping) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()
+            ):
+                raise TypeError(f"WasiConfig.{name} must map str to str")
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"args": list(self.args), "env": dict(self.env), "dirs": dict(self.dirs)}

@@ -1,0 +1,48 @@
+"""The seam between the command loop and a WASM runtime.
+
+A backend owns one module instance. The command loop (:mod:`workers.server`) speaks
+the protocol and calls these methods; a backend raises :class:`CommandFailed` for
+anything the parent should see as an error reply. Runtime exceptions never cross
+this seam: each backend maps its runtime's errors at the boundary (the httpcore
+``map_exceptions`` way).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+Number = int | float
+
+#: called by the backend when the wasm calls a host import:
+#: (module, name, args, signature) -> results
+HostCall = Callable[[str, str, list[Number], str], list[Number]]
+
+
+class CommandFailed(Exception):
+    """An error the parent should see: becomes ``[id, "error", kind, text, code]``."""
+
+    def __init__(self, kind: str, text: str, code: str | None = None) -> None:
+        super().__init__(f"{kind}: {text}")
+        self.kind = kind
+        self.text = text
+        self.code = code
+
+
+class Backend(Protocol):
+    @property
+    def imports(self) -> Sequence[tuple[str, str, str]]:
+        """Function imports: (module, name, signature)."""
+
+    @property
+    def exports(self) -> Sequence[tuple[str, str, str]]:
+        """Exports: (kind, name, signature)."""
+
+    def memory_size(self) -> int: ...
+    def read(self, offset: int, size: int) -> bytes: ...
+    def write(self, offset: int, data: bytes) -> None: ...
+    def read_string(self, offset: int) -> bytes: ...
+    def call(self, name: str, args: list[Number], *, outermost: bool) -> list[Number]: ...
+    def resume_after_nested_call(self) -> None: ...
+    def interrupt(self) -> None: ...
+    def take_output(self) -> tuple[bytes, bytes]: ...

@@ -1,0 +1,330 @@
+"""The wasmtime backend: one engine, one store, one instance.
+
+Every wasmtime call of the project lives in this module. It checks every memory
+bound itself (wasmtime-py's ``Memory.read`` clamps silently and its ``write`` wraps
+negative offsets), converts values by signature, and maps wasmtime's exceptions to
+:class:`~workers.backend.CommandFailed` at the boundary.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import wasmtime
+
+from workers.backend import CommandFailed, HostCall, Number
+
+WASM_MAGIC = b"\0asm"
+WASI_MODULE = "wasi_snapshot_preview1"
+OUTPUT_LIMIT = 16 << 20  # bytes of WASI stdout (and of stderr) kept for the parent
+
+_TYPE_CHARS = {
+    "i32": "i",
+    "i64": "I",
+    "f32": "f",
+    "f64": "F",
+    "v128": "v",
+    "funcref": "r",
+    "externref": "e",
+}
+_INT_BITS = {"i32": 32, "i64": 64}
+
+_libc = ctypes.CDLL(None)
+_memchr = _libc.memchr
+_memchr.restype = ctypes.c_void_p
+_memchr.argtypes = (ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t)
+
+
+def type_char(valtype: wasmtime.ValType) -> str:
+    return _TYPE_CHARS.get(str(valtype), "?")
+
+
+def signature(functype: wasmtime.FuncType) -> str:
+    """HyperBEAM's signature string: ``(ii)i`` for (i32, i32) -> i32."""
+    params = "".join(type_char(t) for t in functype.params)
+    results = "".join(type_char(t) for t in functype.results)
+    return f"({params}){results}"
+
+
+def to_wasm(kind: str, value: Any, what: str) -> Number:
+    """Check one value against its wasm type and bring ints into signed range."""
+    if kind in _INT_BITS:
+        bits = _INT_BITS[kind]
+        if type(value) is not int:
+            raise CommandFailed("bad_argument", f"{what}: {kind} needs an int, got {value!r:.40}")
+        if not -(1 << (bits - 1)) <= value < (1 << bits):
+            raise CommandFailed("bad_argument", f"{what}: {value} out of range for {kind}")
+        return value - (1 << bits) if value >= (1 << (bits - 1)) else value
+    if kind in ("f32", "f64"):
+        if type(value) is not int and type(value) is not float:
+            raise CommandFailed("bad_argument", f"{what}: {kind} needs a number, got {value!r:.40}")
+        return float(value)
+    raise CommandFailed("bad_argument", f"{what}: values of type {kind} are not supported")
+
+
+def trap_code(exc: wasmtime.Trap) -> str | None:
+    code = exc.trap_code
+    return code.name.lower() if code is not None else None
+
+
+def _trap_message(exc: BaseException) -> str:
+    text = str(exc).strip()
+    # wasmtime appends a wasm backtrace; the first line says what happened.
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+class WasmtimeBackend:
+    """One wasm instance in wasmtime, as the command loop sees it."""
+
+    def __init__(self, binary: bytes, options: Mapping[str, Any], host_call: HostCall) -> None:
+        if binary[:4] != WASM_MAGIC:
+            # wasmtime would also accept WAT text; we take binaries only.
+            raise CommandFailed("invalid_module", "not a wasm binary (no \\0asm magic)")
+        limits = options.get("limits") or {}
+        handled = {(m, n) for m, n in options.get("handled_imports", [])}
+        wasi = options.get("wasi")
+        fuel = limits.get("fuel")
+        memory_bytes = limits.get("memory_bytes")
+
+        config = wasmtime.Config()
+        config.wasm_memory64 = True
+        config.epoch_interruption = True
+        config.consume_fuel = fuel is not None
+        config.parallel_compilation = bool(options.get("parallel_compilation", True))
+        self._engine = wasmtime.Engine(config)
+        self._store = wasmtime.Store(self._engine)
+        self._fuel: int | None = fuel
+        self._stdout = bytearray()
+        self._stderr = bytearray()
+        self._lock = threading.Lock()
+        if memory_bytes is not None:
+            self._store.set_limits(memory_size=memory_bytes)
+        # Nothing runs yet; a deadline is armed before each call.
+        self._store.set_epoch_deadline(1)
+
+        try:
+            module = wasmtime.Module(self._engine, binary)
+        except wasmtime.WasmtimeError as exc:
+            raise CommandFailed("invalid_module", _trap_message(exc)) from None
+
+        linker = wasmtime.Linker(self._engine)
+        linker.allow_shadowing = True
+        if wasi:
+            self._store.set_wasi(self._wasi_config(wasi if isinstance(wasi, dict) else {}))
+            linker.define_wasi()
+
+        self.imports: list[tuple[str, str, str]] = []
+        for imp in module.imports:
+            ty = imp.type
+            name = imp.name or ""
+            if isinstance(ty, wasmtime.FuncType):
+                sig = signature(ty)
+                self.imports.append((imp.module, name, sig))
+                if wasi and imp.module == WASI_MODULE and (imp.module, name) not in handled:
+                    continue  # wasmtime's own WASI answers it
+                func = self._trampoline(
+                    imp.module, name, ty, sig, host_call if (imp.module, name) in handled else None
+                )
+                linker.define(self._store, imp.module, name, wasmtime.Func(self._store, ty, func))
+            elif isinstance(ty, wasmtime.MemoryType):
+                linker.define(self._store, imp.module, name, wasmtime.Memory(self._store, ty))
+            else:
+                kind = type(ty).__name__.removesuffix("Type").lower()
+                raise CommandFailed(
+                    "invalid_module",
+                    f"import {imp.module}.{name}: {kind} imports are not supported",
+                )
+
+        try:
+            self._instance = linker.instantiate(self._store, module)
+        except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
+            raise CommandFailed(
+                "invalid_module", f"instantiation failed: {_trap_message(exc)}"
+            ) from None
+
+        self.exports: list[tuple[str, str, str]] = []
+        self._funcs: dict[str, tuple[wasmtime.Func, list[str], int]] = {}
+        memory: wasmtime.Memory | None = None
+        for name, item in self._instance.exports(self._store).items():
+            if isinstance(item, wasmtime.Func):
+                ty = item.type(self._store)
+                self.exports.append(("func", name, signature(ty)))
+                self._funcs[name] = (item, [str(t) for t in ty.params], len(ty.results))
+            elif isinstance(item, wasmtime.Memory):
+                self.exports.append(("memory", name, ""))
+                if memory is None or name == "memory":
+                    memory = item
+            elif isinstance(item, wasmtime.Global):
+                self.exports.append(("global", name, ""))
+            elif isinstance(item, wasmtime.Table):
+                self.exports.append(("table", name, ""))
+        self._memory = memory
+
+        if "_initialize" in self._funcs:  # WASI reactor ABI: run constructors once
+            try:
+                self.call("_initialize", [], outermost=True)
+            except CommandFailed as exc:
+                raise CommandFailed("invalid_module", f"_initialize failed: {exc.text}") from None
+
+    # ----------------------------------------------------------------------- WASI
+
+    def _wasi_config(self, options: Mapping[str, Any]) -> wasmtime.WasiConfig:
+        cfg = wasmtime.WasiConfig()
+        cfg.argv = [str(a) for a in options.get("args", [])]
+        env = options.get("env", {})
+        cfg.env = [(str(k), str(v)) for k, v in env.items()]
+        for host, guest in options.get("dirs", {}).items():
+            cfg.preopen_dir(str(host), str(guest))
+        cfg.stdout_custom = self._capture(self._stdout)
+        cfg.stderr_custom = self._capture(self._stderr)
+        return cfg
+
+    @staticmethod
+    def _capture(buffer: bytearray) -> Callable[[bytes], int]:
+        def write(data: bytes) -> int:
+            buffer.extend(data)
+            if len(buffer) > OUTPUT_LIMIT:  # keep the newest output
+                del buffer[: len(buffer) - OUTPUT_LIMIT]
+            return len(data)
+
+        return write
+
+    def take_output(self) -> tuple[bytes, bytes]:
+        out, err = bytes(self._stdout), bytes(self._stderr)
+        self._stdout.clear()
+        self._stderr.clear()
+        return out, err
+
+    # ----------------------------------------------------------------- host imports
+
+    def _trampoline(
+        self, module: str, name: str, ty: wasmtime.FuncType, sig: str, host_call: HostCall | None
+    ) -> Callable[..., Any]:
+        result_kinds = [str(t) for t in ty.results]
+
+        def missing(*args: Any) -> Any:
+            raise CommandFailed(
+                "missing_import", f"{module}.{name} was called but no handler is registered"
+            )
+
+        if host_call is None:
+            return missing
+
+        def trampoline(*args: Any) -> Any:
+            results = host_call(module, name, list(args), sig)
+            if len(results) != len(result_kinds):
+                raise CommandFailed(
+                    "import_handler_error",
+                    f"{module}.{name} returned {len(results)} values, expected {len(result_kinds)}",
+                )
+            converted = [
+                to_wasm(k, v, f"{module}.{name} result")
+                for k, v in zip(result_kinds, results, strict=True)
+            ]
+            # A nested call may have moved the epoch deadline on; re-arm it.
+            self.resume_after_nested_call()
+            if not converted:
+                return None
+            return converted[0] if len(converted) == 1 else converted
+
+        return trampoline
+
+    # ------------------------------------------------------------------------ calls
+
+    def call(self, name: str, args: list[Number], *, outermost: bool) -> list[Number]:
+        try:
+            func, param_kinds, n_results = self._funcs[name]
+        except KeyError:
+            raise CommandFailed(
+                "export_not_found", f"no exported function named {name!r}"
+            ) from None
+        if len(args) != len(param_kinds):
+            raise CommandFailed(
+                "bad_argument", f"{name} takes {len(param_kinds)} arguments, got {len(args)}"
+            )
+        values = [
+            to_wasm(k, v, f"{name} argument {i}")
+            for i, (k, v) in enumerate(zip(param_kinds, args, strict=True))
+        ]
+        with self._lock:
+            if outermost and self._fuel is not None:
+                self._store.set_fuel(self._fuel)
+            self._store.set_epoch_deadline(1)
+        with self._mapped_errors():
+            result = func(self._store, *values)
+        if n_results == 0:
+            return []
+        if n_results == 1:
+            return [result]
+        return list(result)
+
+    def resume_after_nested_call(self) -> None:
+        with self._lock:
+            self._store.set_epoch_deadline(1)
+
+    def interrupt(self) -> None:
+        """Thread-safe: make the running wasm trap with ``interrupt``."""
+        self._engine.increment_epoch()
+
+    @contextmanager
+    def _mapped_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except CommandFailed:
+            raise
+        except wasmtime.Trap as exc:
+            raise CommandFailed("trap", _trap_message(exc), trap_code(exc)) from None
+        except wasmtime.WasmtimeError as exc:
+            text = _trap_message(exc)
+            code = "stack_overflow" if "stack overflow" in text else None
+            raise CommandFailed("trap", text, code) from None
+
+    # ----------------------------------------------------------------------- memory
+
+    def _view(self) -> tuple[int, int]:
+        """(address, length) of the linear memory, fetched fresh: it may move on growth."""
+        if self._memory is None:
+            return 0, 0
+        address = ctypes.cast(self._memory.data_ptr(self._store), ctypes.c_void_p).value or 0
+        return address, self._memory.data_len(self._store)
+
+    def memory_size(self) -> int:
+        return self._view()[1]
+
+    def _check(self, offset: int, size: int, length: int, what: str) -> None:
+        if offset < 0 or size < 0:
+            raise CommandFailed("bad_argument", f"{what}: negative offset or size")
+        if offset + size > length:
+            raise CommandFailed(
+                "out_of_bounds",
+                f"{what} of {size} bytes at {offset} is outside the memory of {length} bytes",
+            )
+
+    def read(self, offset: int, size: int) -> bytes:
+        address, length = self._view()
+        self._check(offset, size, length, "read")
+        return ctypes.string_at(address + offset, size) if size else b""
+
+    def write(self, offset: int, data: bytes) -> None:
+        address, length = self._view()
+        self._check(offset, len(data), length, "write")
+        if data:
+            ctypes.memmove(address + offset, data, len(data))
+
+    def read_string(self, offset: int) -> bytes:
+        address, length = self._view()
+        self._check(offset, 0, length, "read_string")
+        if offset == length:
+            raise CommandFailed(
+                "out_of_bounds", f"read_string at {offset}: no NUL before the end of memory"
+            )
+        found = _memchr(address + offset, 0, length - offset)
+        if not found:
+            raise CommandFailed(
+                "out_of_bounds", f"read_string at {offset}: no NUL before the end of memory"
+            )
+        return ctypes.string_at(address + offset, found - (address + offset))
