@@ -91,6 +91,9 @@ _ERRORS: dict[str, type[BeamrError]] = {
 def _error_from_reply(reply: p.Error) -> BeamrError:
     if reply.kind == "trap":
         return Trap(reply.text, reply.code)
+    if reply.kind == "missing_import":
+        module, _, name = (reply.code or "").partition(".")
+        return MissingImport(reply.text, module, name)
     if reply.kind == "bad_argument":
         return BeamrError(f"the worker refused the arguments: {reply.text}")
     return _ERRORS.get(reply.kind, BeamrError)(reply.text)

@@ -26,7 +26,7 @@ from typing import Any
 import anyio
 
 from beamr import protocol as p
-from beamr.errors import MallocFailed
+from beamr.errors import MallocFailed, OutOfBounds
 from beamr.instance import Instance
 
 __all__ = ["free", "malloc", "read", "read_string", "size", "write", "write_string"]
@@ -54,6 +54,15 @@ def _bytes(data: Any, what: str = "data") -> bytes:
     return bytes(data)
 
 
+#: No linear memory reaches this far (offsets travel as u64).
+_ADDRESS_LIMIT = 1 << 64
+
+
+def _check_reach(offset: int, size: int) -> None:
+    if offset + size >= _ADDRESS_LIMIT:
+        raise OutOfBounds(f"{size} bytes at {offset} lie beyond any possible memory")
+
+
 async def size(wasm: Instance) -> int:
     """The size of the linear memory in bytes (pages * 65536); 0 without memory."""
     instance = _instance(wasm)
@@ -67,6 +76,7 @@ async def read(wasm: Instance, offset: int, size: int) -> bytes:
     instance = _instance(wasm)
     offset = _non_negative(offset, "offset")
     size = _non_negative(size, "size")
+    _check_reach(offset, size)
     reply = await instance.request(p.Read(offset, size))
     assert isinstance(reply, p.Result)
     return bytes(reply.values[0])
@@ -77,6 +87,7 @@ async def write(wasm: Instance, offset: int, data: BytesLike) -> None:
     instance = _instance(wasm)
     offset = _non_negative(offset, "offset")
     payload = _bytes(data)
+    _check_reach(offset, len(payload))
     await instance.request(p.Write(offset, payload))
 
 
@@ -91,6 +102,7 @@ async def read_string(wasm: Instance, offset: int, chunk_size: int | None = None
     offset = _non_negative(offset, "offset")
     if chunk_size is not None and _non_negative(chunk_size, "chunk_size") == 0:
         raise ValueError("chunk_size must be positive")
+    _check_reach(offset, 0)
     reply = await instance.request(p.ReadString(offset))
     assert isinstance(reply, p.Result)
     return bytes(reply.values[0])

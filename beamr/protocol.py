@@ -477,10 +477,11 @@ class ParentConnection:
                 "a command is in flight; another may only be sent while it waits "
                 "for an import answer"
             )
+        frame = encode_command(self._next_id, command)  # may raise: record nothing then
         pending = Pending(self._next_id, command)
         self._next_id += 1
         self.stack.append(pending)
-        return pending, encode_command(pending.command_id, command)
+        return pending, frame
 
     def answer_import(self, answer: ImportResponse | ImportError_) -> bytes:
         """The frame answering the import request of the innermost pending call."""

@@ -208,7 +208,9 @@ class WasmtimeBackend:
 
         def missing(*args: Any) -> Any:
             raise CommandFailed(
-                "missing_import", f"{module}.{name} was called but no handler is registered"
+                "missing_import",
+                f"{module}.{name} was called but no handler is registered",
+                f"{module}.{name}",
             )
 
         if host_call is None:
