@@ -241,9 +241,13 @@ class Instance:
                 await self._recover(depth)
                 reply, handler_error = await self._exchange(command, depth)
             except (anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream):
+                broken = True
+            else:
+                broken = False
+            if broken:
+                # stopped under our feet (InstanceClosed), or the worker died
                 self._check_usable()
                 await self._crashed("the connection to the worker broke")
-                raise AssertionError("unreachable") from None
         if isinstance(reply, p.Error):
             error = _error_from_reply(reply)
             if handler_error is not None:
@@ -262,6 +266,8 @@ class Instance:
                 owner, reply = await self._next_event()
                 if isinstance(reply, p.ImportRequest):
                     answer, error = await self._run_handler(reply, depth + 1)
+                    # The handler may have seen the worker die, or stopped the instance.
+                    self._check_usable()
                     handler_error = handler_error or error
                     await self._send(self._conn.answer_import(answer))
                     continue
@@ -291,9 +297,10 @@ class Instance:
             try:
                 data = await self._stream.receive(RECEIVE_SIZE)
             except anyio.EndOfStream:
+                data = b""
+            if not data:
                 self._check_usable()
                 await self._crashed("the worker exited")
-                raise AssertionError("unreachable") from None
             self._conn.receive_data(data)
 
     async def _recover(self, depth: int) -> None:

@@ -48,6 +48,7 @@ each abandoned command's final reply has arrived (:meth:`ParentConnection.recove
 
 from __future__ import annotations
 
+import reprlib
 import struct
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -319,10 +320,23 @@ class FrameDecoder:
         finally:
             body.release()
         self._start = end
+        if value is None:  # None means "need more bytes" to our callers
+            raise ProtocolError("nil frame")
         if self._start > (1 << 20) and self._start * 2 > len(self._buffer):
             del self._buffer[: self._start]
             self._start = 0
         return value
+
+
+_shown = reprlib.Repr()
+_shown.maxlevel = 3
+_shown.maxstring = 60
+_shown.maxother = 60
+
+
+def _show(value: Any) -> str:
+    """A short repr for error messages, safe for hostile (deep, huge) values."""
+    return _shown.repr(value)
 
 
 def _is_uint(value: Any) -> bool:
@@ -335,7 +349,7 @@ def _is_number(value: Any) -> bool:
 
 def _numbers(value: Any, what: str) -> list[int | float]:
     if type(value) is not list or not all(_is_number(v) for v in value):
-        raise ProtocolError(f"{what} must be a list of numbers, got {value!r:.80}")
+        raise ProtocolError(f"{what} must be a list of numbers, got {_show(value)}")
     return value
 
 
@@ -350,12 +364,12 @@ def _expect(fields: list[Any], types: tuple[type, ...], what: str) -> None:
 
 def _split(value: Any, what: str) -> tuple[int, str, list[Any]]:
     if type(value) is not list or len(value) < 2:
-        raise ProtocolError(f"a {what} is [id, kind, ...], got {value!r:.80}")
+        raise ProtocolError(f"a {what} is [id, kind, ...], got {_show(value)}")
     command_id, kind, *fields = value
     if not _is_uint(command_id):
-        raise ProtocolError(f"bad {what} id {command_id!r:.40}")
+        raise ProtocolError(f"bad {what} id {_show(command_id)}")
     if type(kind) is not str:
-        raise ProtocolError(f"bad {what} kind {kind!r:.40}")
+        raise ProtocolError(f"bad {what} kind {_show(kind)}")
     return command_id, kind, fields
 
 
@@ -403,7 +417,7 @@ def parse_command(value: Any) -> tuple[int, Command]:
         _expect(f, (), kind)
         command = Stop()
     else:
-        raise ProtocolError(f"unknown command {kind!r:.40}")
+        raise ProtocolError(f"unknown command {_show(kind)}")
     return command_id, command
 
 
@@ -423,13 +437,13 @@ def parse_reply(value: Any) -> tuple[int, Reply]:
             or type(f[1]) is not str
             or not (f[2] is None or type(f[2]) is str)
         ):
-            raise ProtocolError(f"error takes [kind, text, code], got {f!r:.80}")
+            raise ProtocolError(f"error takes [kind, text, code], got {_show(f)}")
         reply = Error(f[0], f[1], f[2])
     elif kind == "import":
         _expect(f, (str, str, list, str), kind)
         reply = ImportRequest(f[0], f[1], _numbers(f[2], "import arguments"), f[3])
     else:
-        raise ProtocolError(f"unknown reply {kind!r:.40}")
+        raise ProtocolError(f"unknown reply {_show(kind)}")
     return command_id, reply
 
 
@@ -508,7 +522,7 @@ class ParentConnection:
                 return None
             command_id, reply = parse_reply(value)
             if not self.stack:
-                raise ProtocolError(f"unsolicited reply {reply!r:.80}")
+                raise ProtocolError(f"unsolicited reply {_show(reply)}")
             top = self.stack[-1]
             if command_id != top.command_id:
                 raise ProtocolError(f"reply for command {command_id}, expected {top.command_id}")

@@ -82,7 +82,9 @@ async def test_many_calls() -> None:
 
 
 async def test_exports_and_imports_with_signatures() -> None:
-    async with await beamr.start(wasm("pow"), imports={"my_lib": {"mul": lambda w, a, b: a * b}}) as inst:
+    async with await beamr.start(
+        wasm("pow"), imports={"my_lib": {"mul": lambda w, a, b: a * b}}
+    ) as inst:
         assert inst.imports == (Import("my_lib", "mul", "(ii)i"),)
         assert Export("func", "pow", "(ii)i") in inst.exports
         assert Export("memory", "memory", "") in inst.exports
@@ -101,8 +103,8 @@ async def test_exports_and_imports_with_signatures() -> None:
 async def test_pid_is_the_worker() -> None:
     instance = await beamr.start(wasm("fac"))
     assert instance.pid > 0
-    with open(f"/proc/{instance.pid}/cmdline", "rb") as f:
-        assert b"workers" in f.read()
+    cmdline = await anyio.Path(f"/proc/{instance.pid}/cmdline").read_bytes()
+    assert b"workers" in cmdline
     await beamr.stop(instance)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 import beamr
@@ -47,10 +48,12 @@ async def test_handlers_get_the_arguments_and_the_instance() -> None:
 
     async def record(w: beamr.Instance, x: int) -> int:
         seen.append((w, x))
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
         return -x
 
-    async with await beamr.start(wasm("imports"), imports=typed_handlers(i32_to_i32=record)) as inst:
+    async with await beamr.start(
+        wasm("imports"), imports=typed_handlers(i32_to_i32=record)
+    ) as inst:
         assert await beamr.call(inst, "call_i32", [-5]) == [5]
         assert seen == [(inst, -5)]
 
@@ -92,7 +95,9 @@ async def test_handler_exception_is_the_cause() -> None:
     def explode(w: beamr.Instance, x: int) -> int:
         raise Boom("handler failed")
 
-    async with await beamr.start(wasm("imports"), imports=typed_handlers(i32_to_i32=explode)) as inst:
+    async with await beamr.start(
+        wasm("imports"), imports=typed_handlers(i32_to_i32=explode)
+    ) as inst:
         with pytest.raises(beamr.ImportHandlerError) as caught:
             await beamr.call(inst, "call_i32", [1])
         assert isinstance(caught.value.__cause__, Boom)
@@ -139,7 +144,9 @@ async def test_nested_call_from_a_handler() -> None:
         assert await beamr.call(w, "str_len", [ptr]) == [16]  # and another
         return ptr
 
-    async with await beamr.start(wasm("calling"), imports={"env": {"host_string": host_string}}) as inst:
+    async with await beamr.start(
+        wasm("calling"), imports={"env": {"host_string": host_string}}
+    ) as inst:
         assert await beamr.call(inst, "host_string_len", []) == [16]
         assert await beamr.call(inst, "host_string_len", []) == [16]
 
@@ -210,7 +217,9 @@ async def test_handler_may_use_the_instance_from_child_tasks() -> None:
         assert contents == [b"alpha", b"beta", b"delta", b"gamma"]
         return ptrs[0]
 
-    async with await beamr.start(wasm("calling"), imports={"env": {"host_string": fan_out}}) as inst:
+    async with await beamr.start(
+        wasm("calling"), imports={"env": {"host_string": fan_out}}
+    ) as inst:
         assert (await beamr.call(inst, "host_string_len", []))[0] in (4, 5)
 
 
@@ -220,7 +229,10 @@ async def test_concurrent_tasks_are_served_one_at_a_time() -> None:
 
         async def worker(n: int) -> None:
             ptr = await io.write_string(instance, f"task {n}")
-            results[n] = [await io.read_string(instance, ptr), await beamr.call(instance, "add", [n, n])]
+            results[n] = [
+                await io.read_string(instance, ptr),
+                await beamr.call(instance, "add", [n, n]),
+            ]
 
         async with anyio.create_task_group() as tg:
             for n in range(20):
@@ -229,6 +241,12 @@ async def test_concurrent_tasks_are_served_one_at_a_time() -> None:
 
 
 async def test_start_checks_the_import_mapping() -> None:
-    for bad in (["env"], {"env": ["f"]}, {"env": {"f": 42}}, {1: {"f": print}}, {"env": {2: print}}):
+    for bad in (
+        ["env"],
+        {"env": ["f"]},
+        {"env": {"f": 42}},
+        {1: {"f": print}},
+        {"env": {2: print}},
+    ):
         with pytest.raises(TypeError):
             await beamr.start(wasm("pow"), imports=bad)  # type: ignore[arg-type]

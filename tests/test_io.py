@@ -225,8 +225,12 @@ async def test_deserialize_too_large_is_refused_and_changes_nothing() -> None:
 # ---------------------------------------------------------------------- validation
 
 BAD_INTS: list[tuple[Any, type[Exception]]] = [
-    ("1", TypeError), (1.0, TypeError), (True, TypeError), (None, TypeError),
-    (-1, ValueError), (-(2**70), ValueError),
+    ("1", TypeError),
+    (1.0, TypeError),
+    (True, TypeError),
+    (None, TypeError),
+    (-1, ValueError),
+    (-(2**70), ValueError),
 ]
 
 

@@ -467,12 +467,6 @@ class TestFrameLimits:
         with pytest.raises(ProtocolError):
             decoder.next_frame()
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="BUG: a frame holding msgpack nil makes next_frame() return None, the value "
-        "that means 'need more bytes', although the frame was complete and is consumed; "
-        "frames already buffered behind it are then left waiting for bytes that never come",
-    )
     def test_a_nil_frame_is_not_mistaken_for_missing_bytes(self) -> None:
         decoder = FrameDecoder()
         decoder.feed(raw_frame(NIL) + encode_reply(1, Ok()))
@@ -779,13 +773,6 @@ class TestFuzz:
 DEEP = b"\x91" * 1020 + b"\x00"  # [[[...[0]...]]]
 
 
-@pytest.mark.xfail(
-    sys.version_info < (3, 12),
-    strict=True,
-    reason="BUG: _split/_numbers/parse_reply build their ProtocolError message with "
-    "{value!r:.80}, which repr()s the whole value before truncating it; a ~1 KiB frame "
-    "nested 1000 deep makes that raise RecursionError instead of ProtocolError",
-)
 class TestDeeplyNestedFrames:
     @pytest.mark.parametrize(
         ("parse", "body"),
@@ -923,11 +910,6 @@ class TestParentConnection:
             conn.next_event()
         assert_broken(conn)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="BUG: a nil frame is consumed and next_event() returns None ('need more "
-        "data') instead of raising ProtocolError; the reply behind it stays buffered",
-    )
     def test_nil_frame_breaks_the_connection(self) -> None:
         conn = ParentConnection()
         pending, _ = conn.send(Size())

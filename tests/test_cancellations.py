@@ -1,0 +1,181 @@
+"""Cancelling any await interrupts the wasm; the instance stays usable, and no stale
+reply is ever taken for a later command's."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import anyio
+import pytest
+
+import beamr
+from beamr import io
+
+from .conftest import wasm
+
+pytestmark = pytest.mark.anyio
+
+
+async def counter(instance: beamr.Instance) -> int:
+    return int.from_bytes(await io.read(instance, 0, 4), "little")
+
+
+async def test_cancel_scope_interrupts_a_runaway_call() -> None:
+    async with await beamr.start(wasm("edge")) as instance:
+        await io.write(instance, 64, b"intact")
+        for _ in range(3):
+            with anyio.move_on_after(0.2) as scope:
+                await beamr.call(instance, "spin_counting", [0])
+            assert scope.cancelled_caught
+            # the stale reply of the interrupted call is drained, never misread:
+            assert await beamr.call(instance, "id_i32", [12345]) == [12345]
+            assert await io.read(instance, 64, 6) == b"intact"
+        # and the wasm really stopped: the counter no longer moves
+        first = await counter(instance)
+        assert await beamr.call(instance, "noop", []) == []
+        assert await counter(instance) == first
+
+
+async def test_cancel_while_a_handler_waits_forever() -> None:
+    started = anyio.Event()
+
+    async def stuck(w: beamr.Instance, x: int) -> int:
+        started.set()
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    handlers = {"env": {"i32_to_i32": stuck, "f64_to_f64": lambda w, x: x * 2}}
+    async with await beamr.start(wasm("imports"), imports=handlers) as instance:
+        with anyio.move_on_after(5) as scope:
+            async with anyio.create_task_group() as tg:
+
+                async def cancel_when_stuck() -> None:
+                    await started.wait()
+                    tg.cancel_scope.cancel()
+
+                tg.start_soon(cancel_when_stuck)
+                await beamr.call(instance, "call_i32", [1])
+        assert not scope.cancelled_caught  # cancelled by the task group, not the timeout
+        assert await beamr.call(instance, "call_f64", [2.0]) == [4.0]
+        assert await io.size(instance) == 65536
+
+
+async def test_cancel_a_nested_call_inside_a_handler() -> None:
+    async def host_string(w: beamr.Instance) -> int:
+        with anyio.move_on_after(0.2) as scope:
+            await beamr.call(w, "spin_forever_nested", [])  # not exported: fails fast
+        assert not scope.cancelled_caught
+        return 0
+
+    async def host_mul(w: beamr.Instance, a: int, b: int) -> int:
+        # a nested call that runs away, cancelled; the handler carries on
+        with anyio.move_on_after(0.2) as scope:
+            await beamr.call(w, "log_greeting", [await io.write_string(w, "loop")])
+        assert scope.cancelled_caught
+        ptr = await io.write_string(w, "after")  # nested io still fine
+        assert await io.read_string(w, ptr) == b"after"
+        return a * b
+
+    async def host_log(w: beamr.Instance, ptr: int) -> None:
+        await anyio.sleep_forever()
+
+    handlers = {"env": {"host_mul": host_mul, "host_log": host_log, "host_string": host_string}}
+    async with await beamr.start(wasm("calling"), imports=handlers) as instance:
+        assert await beamr.call(instance, "mul_via_host", [6, 7]) == [42]
+        assert await beamr.call(instance, "add", [1, 1]) == [2]
+
+
+async def test_stop_during_a_runaway_call() -> None:
+    running = anyio.Event()
+    handlers = {"env": {"ready": lambda w: running.set()}}
+    instance = await beamr.start(wasm("ready_spin"), imports=handlers)
+    pid = instance.pid
+    outcome: list[BaseException] = []
+
+    async def runaway() -> None:
+        try:
+            await beamr.call(instance, "spin", [])
+        except beamr.InstanceClosed as exc:
+            outcome.append(exc)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(runaway)
+        await running.wait()  # the wasm is in its endless loop now
+        await beamr.stop(instance)
+    assert isinstance(outcome[0], beamr.InstanceClosed)
+    assert not await anyio.Path(f"/proc/{pid}").exists()
+
+
+async def test_timeout_variants_of_each_event_loop(anyio_backend: str) -> None:
+    async with await beamr.start(wasm("edge")) as instance:
+        if anyio_backend == "asyncio":
+            import asyncio
+
+            with pytest.raises(TimeoutError):
+                async with asyncio.timeout(0.2):
+                    await beamr.call(instance, "spin", [])
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(beamr.call(instance, "spin", []), 0.2)
+        else:
+            import trio
+
+            with trio.move_on_after(0.2) as scope:
+                await beamr.call(instance, "spin", [])
+            assert scope.cancelled_caught
+        assert await beamr.call(instance, "div", [10, 5]) == [2]
+
+
+# ------------------------------------------------------------------- worker death
+
+
+async def test_killed_idle_worker_raises_worker_crashed() -> None:
+    instance = await beamr.start(wasm("edge"))
+    try:
+        os.kill(instance.pid, signal.SIGKILL)
+        with pytest.raises(beamr.WorkerCrashed) as caught:
+            await io.size(instance)
+        assert caught.value.exitcode == -signal.SIGKILL
+        with pytest.raises(beamr.WorkerCrashed):  # and every later command too
+            await beamr.call(instance, "noop", [])
+    finally:
+        await beamr.stop(instance)
+
+
+async def test_worker_killed_during_a_call() -> None:
+    def ready(w: beamr.Instance) -> None:
+        os.kill(w.pid, signal.SIGKILL)  # dies right after the import returns
+
+    async with await beamr.start(wasm("ready_spin"), imports={"env": {"ready": ready}}) as inst:
+        with pytest.raises(beamr.WorkerCrashed) as caught:
+            await beamr.call(inst, "spin", [])
+        assert caught.value.exitcode == -signal.SIGKILL
+
+
+async def test_worker_killed_during_an_import_callback() -> None:
+    seen: list[BaseException] = []
+
+    async def host_log(w: beamr.Instance, ptr: int) -> None:
+        os.kill(w.pid, signal.SIGKILL)
+        try:
+            await io.read_string(w, ptr)
+        except beamr.WorkerCrashed as exc:
+            seen.append(exc)
+            raise
+
+    async with await beamr.start(wasm("calling"), imports={"env": {"host_log": host_log}}) as inst:
+        with pytest.raises((beamr.WorkerCrashed, beamr.ImportHandlerError)):
+            await beamr.call(inst, "log_greeting", [await io.write_string(inst, "x")])
+        assert len(seen) == 1
+        assert seen[0].exitcode == -signal.SIGKILL
+        with pytest.raises(beamr.WorkerCrashed):
+            await io.size(inst)
+
+
+async def test_a_crash_does_not_touch_other_instances() -> None:
+    async with await beamr.start(wasm("edge")) as victim, await beamr.start(wasm("edge")) as other:
+        await io.write(other, 0, b"safe")
+        os.kill(victim.pid, signal.SIGKILL)
+        with pytest.raises(beamr.WorkerCrashed):
+            await io.size(victim)
+        assert await io.read(other, 0, 4) == b"safe"
