@@ -124,6 +124,10 @@ class WorkerProcess:
         self.release()
 
 
+#: The worker program; its socket and interrupt descriptors are appended as flags.
+WORKER_COMMAND: tuple[str, ...] = (sys.executable, "-m", "workers")
+
+
 def spawn() -> WorkerProcess:
     """Start ``python -m workers`` with its socket and interrupt pipe."""
     parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -131,9 +135,7 @@ def spawn() -> WorkerProcess:
     try:
         popen = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "workers",
+                *WORKER_COMMAND,
                 "--fd",
                 str(child_sock.fileno()),
                 "--interrupt-fd",

@@ -222,7 +222,7 @@ class Instance:
         if self._closed:
             raise InstanceClosed(f"instance (worker {self.pid}) was stopped")
         if self._crash is not None:
-            raise WorkerCrashed(str(self._crash), self._crash.exitcode)
+            raise type(self._crash)(str(self._crash), self._crash.exitcode)
 
     def _scope(self) -> _HandlerScope | None:
         scope = _current_scope.get()

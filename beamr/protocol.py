@@ -316,7 +316,7 @@ class FrameDecoder:
         try:
             value = msgpack.unpackb(body, raw=False, strict_map_key=True)
         except Exception as exc:  # msgpack raises several unrelated types
-            raise ProtocolError(f"undecodable frame: {exc}") from None
+            raise ProtocolError(f"undecodable frame ({type(exc).__name__}: {exc})") from None
         finally:
             body.release()
         self._start = end

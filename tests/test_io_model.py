@@ -30,7 +30,9 @@ offsets = st.one_of(
     st.integers(-(2**64), -1),
     st.sampled_from([True, 1.0, "0", None]),
 )
-sizes = st.one_of(st.integers(0, 256), st.sampled_from([0, PAGE, PAGE + 1, 2**40]), st.integers(-5, -1))
+sizes = st.one_of(
+    st.integers(0, 256), st.sampled_from([0, PAGE, PAGE + 1, 2**40]), st.integers(-5, -1)
+)
 data = st.one_of(
     st.binary(max_size=64),
     st.binary(min_size=1, max_size=8).map(lambda b: b * 1000),

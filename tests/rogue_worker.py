@@ -1,0 +1,61 @@
+"""A worker that breaks the protocol on purpose: ``python rogue_worker.py MODE --fd N ...``.
+
+It answers ``init`` like a real worker (an empty module), then misbehaves as MODE says.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import sys
+
+import msgpack
+
+
+def main() -> int:
+    mode = sys.argv[1]
+    sock = socket.socket(fileno=int(sys.argv[sys.argv.index("--fd") + 1]))
+    buffer = b""
+
+    def read_frame() -> list[object]:
+        nonlocal buffer
+        while True:
+            if len(buffer) >= 4:
+                (length,) = struct.unpack(">I", buffer[:4])
+                if len(buffer) >= 4 + length:
+                    body, buffer = buffer[4 : 4 + length], buffer[4 + length :]
+                    value: list[object] = msgpack.unpackb(body)
+                    return value
+            chunk = sock.recv(65536)
+            if not chunk:
+                sys.exit(0)
+            buffer += chunk
+
+    def send(value: object) -> None:
+        body = msgpack.packb(value, use_bin_type=True)
+        sock.sendall(struct.pack(">I", len(body)) + body)
+
+    init = read_frame()
+    if mode == "exit_during_init":
+        return 3
+    if mode == "garbage_during_init":
+        sock.sendall(struct.pack(">I", 3) + b"\xc1\xc1\xc1")
+    else:
+        send([init[0], "execution_result", [], [["memory", "memory", ""]]])
+        command = read_frame()
+        if mode == "garbage":
+            sock.sendall(struct.pack(">I", 2) + b"\x92\xc1")
+        elif mode == "wrong_id":
+            send([int(command[0]) + 99, "execution_result", 65536])  # type: ignore[call-overload]
+        elif mode == "oversized":
+            sock.sendall(struct.pack(">I", 0xFFFFFFFF))
+        elif mode == "unknown_reply":
+            send([command[0], "bonjour"])
+    # then stay silent until the parent closes the connection or kills us
+    while sock.recv(65536):
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
