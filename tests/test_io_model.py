@@ -81,6 +81,14 @@ def expected_error(op: tuple[Any, ...], memory: bytearray) -> type[Exception] | 
     return None
 
 
+async def attempt(instance: beamr.Instance, op: tuple[Any, ...]) -> object:
+    if op[0] == "read":
+        return await io.read(instance, op[1], op[2])
+    if op[0] == "write":
+        return await io.write(instance, op[1], op[2])
+    return await io.read_string(instance, op[1])
+
+
 @settings(
     max_examples=12,
     deadline=None,
@@ -95,12 +103,7 @@ async def test_io_agrees_with_a_model_of_linear_memory(ops: list[tuple[Any, ...]
             error = expected_error(op, memory)
             if error is not None:
                 with pytest.raises(error):
-                    if op[0] == "read":
-                        await io.read(instance, op[1], op[2])
-                    elif op[0] == "write":
-                        await io.write(instance, op[1], op[2])
-                    else:
-                        await io.read_string(instance, op[1])
+                    await attempt(instance, op)
                 continue
             if op[0] == "read":
                 offset, size = op[1], op[2]
