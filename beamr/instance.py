@@ -133,7 +133,7 @@ class Instance:
         self._handlers = handlers
         self._limits = limits
         self._conn = p.ParentConnection()
-        self._lock = anyio.Lock()
+        self._lock = anyio.Lock(fast_acquire=True)
         self._closed = False
         self._crash: WorkerCrashed | None = None
         self.exports = ()
@@ -350,7 +350,7 @@ class Instance:
         qualified = f"{request.module}.{request.name}"
         if handler is None:  # the worker only asks for handled imports
             return p.ImportError_("missing_import", f"{qualified} has no handler"), None
-        scope = _HandlerScope(self, depth, anyio.Lock())
+        scope = _HandlerScope(self, depth, anyio.Lock(fast_acquire=True))
         token = _current_scope.set(scope)
         try:
             result = handler(self, *request.args)

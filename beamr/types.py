@@ -87,9 +87,12 @@ class Limits:
     memory_bytes: int | None = None
     fuel: int | None = None
     call_timeout: float | None = None
+    #: OS-level guard: RLIMIT_DATA of the worker process (its private writable
+    #: memory, wasm memory included). Default: memory_bytes + 1 GiB, or 8 GiB.
+    process_bytes: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("memory_bytes", "fuel"):
+        for name in ("memory_bytes", "fuel", "process_bytes"):
             value = getattr(self, name)
             if value is None:
                 continue
@@ -105,7 +108,11 @@ class Limits:
                 raise ValueError("Limits.call_timeout must be positive")
 
     def to_wire(self) -> dict[str, Any]:
-        return {"memory_bytes": self.memory_bytes, "fuel": self.fuel}
+        return {
+            "memory_bytes": self.memory_bytes,
+            "fuel": self.fuel,
+            "process_bytes": self.process_bytes,
+        }
 
 
 @dataclass(frozen=True)

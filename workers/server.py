@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from beamr import protocol as p
+from workers import probe
 from workers.backend import Backend, CommandFailed, HostCall, Number
 
 RECV_CHUNK = 1 << 16
@@ -35,8 +36,10 @@ class Server:
         sock: socket.socket,
         make_backend: Callable[[bytes, dict[str, Any], HostCall], Backend],
         max_frame_size: int = p.DEFAULT_MAX_FRAME_SIZE,
+        on_init: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self._sock = sock
+        self._on_init = on_init
         self._decoder = p.FrameDecoder(max_frame_size)
         self._make_backend = make_backend
         self.backend: Backend | None = None
@@ -114,6 +117,8 @@ class Server:
             if self.backend is not None:
                 raise CommandFailed("bad_command", "already initialised")
             self.backend = self._make_backend(command.binary, command.options, self._host_call)
+            if self._on_init is not None:
+                self._on_init(command.options)
             return p.Result(
                 (
                     [list(i) for i in self.backend.imports],
@@ -123,8 +128,6 @@ class Server:
         if isinstance(command, p.ImportResponse | p.ImportError_):
             raise CommandFailed("bad_command", "no import is waiting for an answer")
         if isinstance(command, p.Probe):
-            from workers import probe
-
             return p.Result((probe.run(command.what),))
         backend = self.backend
         if backend is None:
@@ -220,11 +223,12 @@ class Server:
 
 
 def main(sock_fd: int, interrupt_fd: int) -> int:
+    from workers import sandbox
     from workers.wasmtime_worker import WasmtimeBackend
 
     sock = socket.socket(fileno=sock_fd)
     sock.setblocking(True)
-    server = Server(sock, WasmtimeBackend)
+    server = Server(sock, WasmtimeBackend, on_init=sandbox.harden)
     thread = threading.Thread(
         target=server.interrupt_loop, args=(interrupt_fd,), name="beamr-interrupts", daemon=True
     )

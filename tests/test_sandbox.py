@@ -1,0 +1,72 @@
+"""Defense in depth: from inside a running worker, open/socket/exec/fork fail."""
+
+from __future__ import annotations
+
+import pytest
+
+import beamr
+from beamr import io
+from beamr import protocol as p
+
+from .conftest import wasm
+
+pytestmark = pytest.mark.anyio
+
+
+async def probe(instance: beamr.Instance, what: str) -> str:
+    reply = await instance.request(p.Probe(what))
+    assert isinstance(reply, p.Result)
+    return str(reply.values[0])
+
+
+@pytest.mark.parametrize("what", ["open", "socket", "execve", "fork"])
+async def test_the_worker_cannot(what: str) -> None:
+    async with await beamr.start(wasm("calling"), wasi=True) as instance:
+        assert (await probe(instance, what)).startswith("denied")
+        # and the instance works as before: memory growth, traps, WASI, threads
+        ptr = await io.malloc(instance, 4 << 20)
+        await io.write(instance, ptr, b"x" * (4 << 20))
+        await beamr.call(instance, "print_hello", [])
+        assert (await instance.output()).stdout == b"Hello from WASI!\n"
+
+
+async def test_traps_and_interrupts_still_work_under_the_filter() -> None:
+    async with await beamr.start(wasm("edge"), limits=beamr.Limits(call_timeout=0.2)) as inst:
+        with pytest.raises(beamr.Trap):
+            await beamr.call(inst, "load", [1 << 20])
+        with pytest.raises(beamr.CallTimeout):
+            await beamr.call(inst, "spin", [])
+        assert await beamr.call(inst, "grow", [10]) == [1]
+
+
+async def test_process_memory_guard() -> None:
+    """RLIMIT_DATA: wasm growth past the OS guard fails inside the wasm."""
+    limits = beamr.Limits(process_bytes=256 << 20)
+    async with await beamr.start(wasm("wasm64"), limits=limits) as instance:
+        assert await io.malloc(instance, 16 << 20) > 0
+        with pytest.raises(beamr.MallocFailed):
+            await io.malloc(instance, 512 << 20)
+        assert await io.malloc(instance, 1 << 20) > 0
+
+
+async def test_environment_is_minimal() -> None:
+    async with await beamr.start(wasm("fac")) as instance:
+        environ = (await anyio_read(f"/proc/{instance.pid}/environ")).split(b"\0")
+        names = {entry.split(b"=", 1)[0] for entry in environ if entry}
+        assert names <= {b"PYTHONPATH", b"PYTHONDONTWRITEBYTECODE", b"PATH"}
+        fds = await anyio_listdir(f"/proc/{instance.pid}/fd")
+        # stdin, stdout, stderr, the socket, the interrupt pipe, plus runtime
+        # internals (epoll etc.), nothing inherited from the parent beyond these
+        assert len(fds) <= 8
+
+
+async def anyio_read(path: str) -> bytes:
+    import anyio
+
+    return await anyio.Path(path).read_bytes()
+
+
+async def anyio_listdir(path: str) -> list[str]:
+    import anyio
+
+    return [entry.name async for entry in anyio.Path(path).iterdir()]
