@@ -5,9 +5,11 @@ It answers ``init`` like a real worker (an empty module), then misbehaves as MOD
 
 from __future__ import annotations
 
+import signal
 import socket
 import struct
 import sys
+import time
 
 import msgpack
 
@@ -35,7 +37,13 @@ def main() -> int:
         body = msgpack.packb(value, use_bin_type=True)
         sock.sendall(struct.pack(">I", len(body)) + body)
 
+    if mode == "stubborn":  # ignores SIGTERM and EOF: only SIGKILL ends it
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     init = read_frame()
+    if mode == "stubborn":
+        send([init[0], "execution_result", [], [["memory", "memory", ""]]])
+        while True:
+            time.sleep(3600)
     if mode == "exit_during_init":
         return 3
     if mode == "garbage_during_init":

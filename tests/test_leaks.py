@@ -1,0 +1,135 @@
+"""No zombie, no leaked descriptor, no orphan: after stop, after a crash, after a
+cancelled start, when an instance is dropped, and when the event loop ends."""
+
+from __future__ import annotations
+
+import gc
+import os
+import select
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import anyio
+import pytest
+
+import beamr
+from beamr import _process, io
+
+from .conftest import FIXTURES, child_pids, wasm
+
+pytestmark = pytest.mark.anyio
+
+ROGUE = str(Path(__file__).with_name("rogue_worker.py"))
+
+
+def fd_count() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+async def test_stop_escalates_to_sigkill(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_process, "WORKER_COMMAND", (sys.executable, ROGUE, "stubborn"))
+    monkeypatch.setattr("beamr.instance.STOP_GRACE", 0.2)
+    instance = await beamr.start(wasm("fac"))
+    pid = instance.pid
+    with anyio.fail_after(5):
+        await beamr.stop(instance)
+    assert pid not in child_pids()
+    assert instance._process.returncode == -signal.SIGKILL
+
+
+async def test_cancelled_start_leaves_nothing() -> None:
+    before_fds, before_children = fd_count(), child_pids()
+    for delay in (0.0, 0.005, 0.02, 0.05):
+        with anyio.move_on_after(delay):
+            instance = await beamr.start(wasm("calling"))
+            await beamr.stop(instance)
+    assert child_pids() == before_children
+    assert fd_count() == before_fds
+
+
+async def test_crash_releases_everything() -> None:
+    before_fds = fd_count()
+    instance = await beamr.start(wasm("edge"))
+    os.kill(instance.pid, signal.SIGKILL)
+    with pytest.raises(beamr.WorkerCrashed):
+        await io.size(instance)
+    assert instance.pid not in child_pids()  # reaped at once, no zombie
+    assert fd_count() == before_fds  # descriptors closed before stop
+    await beamr.stop(instance)  # still fine, and does nothing more
+
+
+async def test_dropped_instance_is_killed_and_reaped() -> None:
+    instance = await beamr.start(wasm("fac"))
+    pid = instance.pid
+    del instance
+    gc.collect()
+    assert pid not in child_pids()
+    assert not os.path.exists(f"/proc/{pid}")  # noqa: ASYNC240 - /proc, no disk io
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_event_loop_ending_with_open_instances_leaves_no_orphan(backend: str) -> None:
+    script = textwrap.dedent(
+        f"""
+        import anyio, beamr
+        kept = []
+        async def main():
+            binary = open({str(FIXTURES / "edge.wasm")!r}, "rb").read()
+            for _ in range(3):
+                kept.append(await beamr.start(binary))
+            print(" ".join(str(i.pid) for i in kept), flush=True)
+            await beamr.call(kept[0], "noop", [])
+        anyio.run(main, backend={backend!r})
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    pids = [int(pid) for pid in done.stdout.split()]
+    assert len(pids) == 3
+    for pid in pids:
+        assert not os.path.exists(f"/proc/{pid}"), f"worker {pid} outlived its parent"
+
+
+def test_parent_killed_leaves_no_orphan() -> None:
+    """A parent that dies without any cleanup: its workers notice and exit."""
+    script = textwrap.dedent(
+        f"""
+        import os, signal, anyio, beamr
+        async def main():
+            binary = open({str(FIXTURES / "edge.wasm")!r}, "rb").read()
+            a = await beamr.start(binary)
+            b = await beamr.start(binary)
+            print(a.pid, b.pid, flush=True)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(beamr.call, a, "spin", [])  # one of them mid-runaway
+                await anyio.sleep(0.2)
+                os.kill(os.getpid(), signal.SIGKILL)
+        anyio.run(main)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == -signal.SIGKILL
+    pids = [int(pid) for pid in done.stdout.split()]
+    assert len(pids) == 2
+    for pid in pids:
+        # Reparented to init, they exit as soon as they see EOF on their pipes.
+        assert exits_within(pid, 10), f"worker {pid} outlived its dead parent"
+
+
+def exits_within(pid: int, seconds: float) -> bool:
+    """Wait for a process that is not our child (no waitpid) through a pidfd."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        readable, _, _ = select.select([pidfd], [], [], seconds)
+        return bool(readable)
+    finally:
+        os.close(pidfd)
