@@ -3,9 +3,6 @@ reply is ever taken for a later command's."""
 
 from __future__ import annotations
 
-import os
-import signal
-
 import anyio
 import pytest
 
@@ -124,58 +121,3 @@ async def test_timeout_variants_of_each_event_loop(anyio_backend: str) -> None:
                 await beamr.call(instance, "spin", [])
             assert scope.cancelled_caught
         assert await beamr.call(instance, "div", [10, 5]) == [2]
-
-
-# ------------------------------------------------------------------- worker death
-
-
-async def test_killed_idle_worker_raises_worker_crashed() -> None:
-    instance = await beamr.start(wasm("edge"))
-    try:
-        os.kill(instance.pid, signal.SIGKILL)
-        with pytest.raises(beamr.WorkerCrashed) as caught:
-            await io.size(instance)
-        assert caught.value.exitcode == -signal.SIGKILL
-        with pytest.raises(beamr.WorkerCrashed):  # and every later command too
-            await beamr.call(instance, "noop", [])
-    finally:
-        await beamr.stop(instance)
-
-
-async def test_worker_killed_during_a_call() -> None:
-    def ready(w: beamr.Instance) -> None:
-        os.kill(w.pid, signal.SIGKILL)  # dies right after the import returns
-
-    async with await beamr.start(wasm("ready_spin"), imports={"env": {"ready": ready}}) as inst:
-        with pytest.raises(beamr.WorkerCrashed) as caught:
-            await beamr.call(inst, "spin", [])
-        assert caught.value.exitcode == -signal.SIGKILL
-
-
-async def test_worker_killed_during_an_import_callback() -> None:
-    seen: list[BaseException] = []
-
-    async def host_log(w: beamr.Instance, ptr: int) -> None:
-        os.kill(w.pid, signal.SIGKILL)
-        try:
-            await io.read_string(w, ptr)
-        except beamr.WorkerCrashed as exc:
-            seen.append(exc)
-            raise
-
-    async with await beamr.start(wasm("calling"), imports={"env": {"host_log": host_log}}) as inst:
-        with pytest.raises((beamr.WorkerCrashed, beamr.ImportHandlerError)):
-            await beamr.call(inst, "log_greeting", [await io.write_string(inst, "x")])
-        assert len(seen) == 1
-        assert seen[0].exitcode == -signal.SIGKILL
-        with pytest.raises(beamr.WorkerCrashed):
-            await io.size(inst)
-
-
-async def test_a_crash_does_not_touch_other_instances() -> None:
-    async with await beamr.start(wasm("edge")) as victim, await beamr.start(wasm("edge")) as other:
-        await io.write(other, 0, b"safe")
-        os.kill(victim.pid, signal.SIGKILL)
-        with pytest.raises(beamr.WorkerCrashed):
-            await io.size(victim)
-        assert await io.read(other, 0, 4) == b"safe"
