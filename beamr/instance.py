@@ -75,8 +75,10 @@ class _HandlerScope:
     active: bool = True
 
 
-_current_scope: contextvars.ContextVar[_HandlerScope | None] = contextvars.ContextVar(
-    "beamr_handler_scope", default=None
+#: the handler scopes this context is inside of, outermost first, across instances
+#: (A's handler may call B, whose handler uses A: A's scope must still be found)
+_scopes: contextvars.ContextVar[tuple[_HandlerScope, ...]] = contextvars.ContextVar(
+    "beamr_handler_scopes", default=()
 )
 
 _ERRORS: dict[str, type[BeamrError]] = {
@@ -134,7 +136,10 @@ class Instance:
         self._limits = limits
         self._conn = p.ParentConnection()
         self._lock = anyio.Lock(fast_acquire=True)
+        #: handler scopes open on this instance, by depth
+        self._open_scopes: list[_HandlerScope] = []
         self._closed = False
+        self._stopped = anyio.Event()
         self._crash: WorkerCrashed | None = None
         self.exports = ()
         self.imports = ()
@@ -185,6 +190,8 @@ class Instance:
         SIGKILL; it is reaped and every descriptor closed.
         """
         if self._closed:
+            with anyio.CancelScope(shield=True):
+                await self._stopped.wait()  # a concurrent aclose is still at it
             return
         self._closed = True
         self._finalizer.detach()
@@ -208,6 +215,7 @@ class Instance:
                 process.kill_now()
             finally:
                 process.release()
+                self._stopped.set()
 
     async def output(self) -> Output:
         """Take the WASI stdout and stderr captured since the last call."""
@@ -225,29 +233,49 @@ class Instance:
             raise type(self._crash)(str(self._crash), self._crash.exitcode)
 
     def _scope(self) -> _HandlerScope | None:
-        scope = _current_scope.get()
-        if scope is not None and scope.instance is self and scope.active:
-            return scope
+        """The innermost handler of this instance that the current task is inside of."""
+        for scope in reversed(_scopes.get()):
+            if scope.instance is self and scope.active:
+                return scope
         return None
 
-    async def request(self, command: p.Command) -> p.Result | p.Ok:
-        """Send one command and return its final reply; errors become exceptions."""
+    async def request(
+        self, command: p.Command, *, time_limit: float | None = None
+    ) -> p.Result | p.Ok:
+        """Send one command and return its final reply; errors become exceptions.
+
+        ``time_limit`` (seconds) bounds the exchange itself (not the wait for the mailbox):
+        past it the command is abandoned and interrupted, and CallTimeout raised.
+        """
         self._check_usable()
-        scope = self._scope()
-        depth, lock = (scope.depth, scope.lock) if scope else (0, self._lock)
-        async with lock:
-            self._check_usable()
-            try:
-                await self._recover(depth)
-                reply, handler_error = await self._exchange(command, depth)
-            except (anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream):
-                broken = True
-            else:
-                broken = False
-            if broken:
-                # stopped under our feet (InstanceClosed), or the worker died
+        while True:
+            scope = self._scope()
+            depth, lock = (scope.depth, scope.lock) if scope else (0, self._lock)
+            async with lock:
+                if scope is not None and not scope.active:
+                    continue  # that handler has returned: queue at the level above
                 self._check_usable()
-                await self._crashed("the connection to the worker broke")
+                broken = False
+                try:
+                    await self._recover(depth)
+                    if time_limit is None:
+                        reply, handler_error = await self._exchange(command, depth)
+                    else:
+                        with anyio.move_on_after(time_limit) as timer:
+                            reply, handler_error = await self._exchange(command, depth)
+                        if timer.cancelled_caught:
+                            raise CallTimeout(
+                                f"{type(command).__name__.lower()} ran past {time_limit}s"
+                            )
+                except (anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream):
+                    broken = True
+                except p.ProtocolError as exc:  # our state and the worker's disagree
+                    await self._crashed(f"protocol violation: {exc}", violation=True)
+                if broken:
+                    # stopped under our feet (InstanceClosed), or the worker died
+                    self._check_usable()
+                    await self._crashed("the connection to the worker broke")
+            break
         if isinstance(reply, p.Error):
             error = _error_from_reply(reply)
             if handler_error is not None:
@@ -268,8 +296,10 @@ class Instance:
                     answer, error = await self._run_handler(reply, depth + 1)
                     # The handler may have seen the worker die, or stopped the instance.
                     self._check_usable()
+                    # Nested commands it abandoned (cancelled) must be drained first.
+                    await self._recover(depth + 1)
                     handler_error = handler_error or error
-                    await self._send(self._conn.answer_import(answer))
+                    await self._send(self._conn.answer_import(answer, pending))
                     continue
                 if owner is not pending:  # pragma: no cover - ParentConnection guarantees it
                     raise p.ProtocolError("reply for another command")
@@ -309,6 +339,11 @@ class Instance:
             return
         self._process.interrupt([pending.command_id for pending in self._conn.stack[depth:]])
         with anyio.move_on_after(RECOVERY_TIMEOUT) as timer:
+            # Tasks a handler started may still be in the middle of a deeper command
+            # (and reading its reply): close their scopes and let them finish first.
+            for scope in reversed(list(self._open_scopes)):
+                if scope.depth > depth:
+                    await self._close_scope(scope)
             while self._conn.needs_recovery(depth):
                 frame = self._conn.recovery_step(depth)
                 if frame is not None:
@@ -351,7 +386,8 @@ class Instance:
         if handler is None:  # the worker only asks for handled imports
             return p.ImportError_("missing_import", f"{qualified} has no handler"), None
         scope = _HandlerScope(self, depth, anyio.Lock(fast_acquire=True))
-        token = _current_scope.set(scope)
+        self._open_scopes.append(scope)
+        token = _scopes.set((*_scopes.get(), scope))
         try:
             result = handler(self, *request.args)
             if inspect.isawaitable(result):
@@ -368,12 +404,24 @@ class Instance:
                 for i, (char, value) in enumerate(zip(result_chars, values, strict=True))
             ]
         except Exception as exc:
+            await self._close_scope(scope)
             text = f"import handler {qualified} raised {type(exc).__name__}: {exc}"
             return p.ImportError_("import_handler_error", text), exc
+        else:
+            await self._close_scope(scope)
         finally:
+            # Closed, but left registered if tasks the handler started may still be
+            # mid-command in it (cancellation): recovery waits for them, then drops it.
             scope.active = False
-            _current_scope.reset(token)
+            _scopes.reset(token)
         return p.ImportResponse(converted), None
+
+    async def _close_scope(self, scope: _HandlerScope) -> None:
+        """Wait for commands still in flight from tasks the handler started."""
+        async with scope.lock:
+            scope.active = False
+        with contextlib.suppress(ValueError):
+            self._open_scopes.remove(scope)
 
     # ------------------------------------------------------------------------ call
 
@@ -399,13 +447,10 @@ class Instance:
             for i, (char, value) in enumerate(zip(params, args, strict=True))
         ]
         timeout = self._limits.call_timeout
-        if timeout is None:
-            reply = await self.request(p.Call(name, converted))
-        else:
-            with anyio.move_on_after(timeout) as timer:
-                reply = await self.request(p.Call(name, converted))
-            if timer.cancelled_caught:
-                raise CallTimeout(f"{name} ran longer than {timeout}s and was interrupted")
+        try:
+            reply = await self.request(p.Call(name, converted), time_limit=timeout)
+        except CallTimeout:
+            raise CallTimeout(f"{name} ran longer than {timeout}s and was interrupted") from None
         assert isinstance(reply, p.Result)
         return list(reply.values[0])
 

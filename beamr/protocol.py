@@ -497,12 +497,23 @@ class ParentConnection:
         self.stack.append(pending)
         return pending, frame
 
-    def answer_import(self, answer: ImportResponse | ImportError_) -> bytes:
-        """The frame answering the import request of the innermost pending call."""
+    def answer_import(
+        self, answer: ImportResponse | ImportError_, pending: Pending | None = None
+    ) -> bytes:
+        """The frame answering the import request of the innermost pending call.
+
+        With ``pending``, also check that the answer is for that call: an answer
+        meant for an outer call must never reach a nested one.
+        """
         self._check()
         if not self.stack or not self.stack[-1].awaiting_import:
             raise ProtocolError("no import request is waiting for an answer")
         top = self.stack[-1]
+        if pending is not None and top is not pending:
+            raise ProtocolError(
+                f"import answer for command {pending.command_id}, but command "
+                f"{top.command_id} is the innermost"
+            )
         top.awaiting_import = False
         return encode_command(top.command_id, answer)
 

@@ -43,9 +43,14 @@ class Server:
         self._decoder = p.FrameDecoder(max_frame_size)
         self._make_backend = make_backend
         self.backend: Backend | None = None
+        # Interrupt bookkeeping, shared with the interrupt thread under one lock:
         #: ids of the calls on the wasm stack, outermost first
         self._calls: list[int] = []
-        self._calls_lock = threading.Lock()
+        #: calls the parent asked to interrupt: running ones, or ones not started yet
+        self._interrupted: set[int] = set()
+        #: the highest call id seen; an interrupt for a lower id not running is stale
+        self._last_call = 0
+        self._lock = threading.Lock()
 
     # ------------------------------------------------------------------- transport
 
@@ -163,15 +168,38 @@ class Server:
     def _call(
         self, backend: Backend, command_id: int, name: str, args: list[Number]
     ) -> list[Number]:
-        with self._calls_lock:
+        run = backend.prepare_call(name, args)
+        with self._lock:
             self._calls.append(command_id)
+            self._last_call = max(self._last_call, command_id)
+            # forget interrupts for calls that are over
+            self._interrupted = {
+                i for i in self._interrupted if i >= command_id or i in self._calls
+            }
+            backend.arm(fresh_fuel=len(self._calls) == 1)
+            interrupted = command_id in self._interrupted
         try:
-            return backend.call(name, args, outermost=len(self._calls) == 1)
+            if interrupted:  # the parent gave up on it before it started
+                raise CommandFailed("trap", "interrupted before it started", "interrupt")
+            return run()
         finally:
-            with self._calls_lock:
+            with self._lock:
                 self._calls.pop()
-            if self._calls:
-                backend.resume_after_nested_call()
+                self._interrupted.discard(command_id)
+
+    def _resume_wasm(self) -> None:
+        """Re-arm the deadline before returning into a suspended wasm call.
+
+        Nested calls re-armed it for themselves; an interrupt that arrived for a
+        suspended call must not be lost on the way back.
+        """
+        backend = self.backend
+        assert backend is not None
+        with self._lock:
+            backend.arm(fresh_fuel=False)
+            interrupted = any(call in self._interrupted for call in self._calls)
+        if interrupted:
+            raise CommandFailed("trap", "interrupted", "interrupt")
 
     # -------------------------------------------------------------- host imports
 
@@ -194,6 +222,7 @@ class Server:
                     continue
                 if isinstance(command, p.ImportError_):
                     raise CommandFailed(command.kind, command.text)
+                self._resume_wasm()
                 return command.results
             self._execute(command_id, command)
 
@@ -217,8 +246,15 @@ class Server:
             whole = len(pending) - len(pending) % 8
             ids = struct.unpack(f">{whole // 8}Q", pending[:whole])
             pending = pending[whole:]
-            with self._calls_lock:
-                if self.backend is not None and any(i in self._calls for i in ids):
+            with self._lock:
+                running = False
+                for call_id in ids:
+                    if call_id in self._calls:
+                        running = True
+                        self._interrupted.add(call_id)
+                    elif call_id > self._last_call:  # sent, not started yet
+                        self._interrupted.add(call_id)
+                if running and self.backend is not None:
                     self.backend.interrupt()
 
 

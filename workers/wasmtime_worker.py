@@ -9,7 +9,6 @@ negative offsets), converts values by signature, and maps wasmtime's exceptions 
 from __future__ import annotations
 
 import ctypes
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -100,7 +99,6 @@ class WasmtimeBackend:
         self._fuel: int | None = fuel
         self._stdout = bytearray()
         self._stderr = bytearray()
-        self._lock = threading.Lock()
         if memory_bytes is not None:
             self._store.set_limits(memory_size=memory_bytes)
         # Nothing runs yet; a deadline is armed before each call.
@@ -166,7 +164,8 @@ class WasmtimeBackend:
 
         if "_initialize" in self._funcs:  # WASI reactor ABI: run constructors once
             try:
-                self.call("_initialize", [], outermost=True)
+                self.arm(fresh_fuel=True)
+                self.prepare_call("_initialize", [])()
             except CommandFailed as exc:
                 raise CommandFailed("invalid_module", f"_initialize failed: {exc.text}") from None
 
@@ -227,8 +226,6 @@ class WasmtimeBackend:
                 to_wasm(k, v, f"{module}.{name} result")
                 for k, v in zip(result_kinds, results, strict=True)
             ]
-            # A nested call may have moved the epoch deadline on; re-arm it.
-            self.resume_after_nested_call()
             if not converted:
                 return None
             return converted[0] if len(converted) == 1 else converted
@@ -237,7 +234,7 @@ class WasmtimeBackend:
 
     # ------------------------------------------------------------------------ calls
 
-    def call(self, name: str, args: list[Number], *, outermost: bool) -> list[Number]:
+    def prepare_call(self, name: str, args: list[Number]) -> Callable[[], list[Number]]:
         try:
             func, param_kinds, n_results = self._funcs[name]
         except KeyError:
@@ -252,21 +249,23 @@ class WasmtimeBackend:
             to_wasm(k, v, f"{name} argument {i}")
             for i, (k, v) in enumerate(zip(param_kinds, args, strict=True))
         ]
-        with self._lock:
-            if outermost and self._fuel is not None:
-                self._store.set_fuel(self._fuel)
-            self._store.set_epoch_deadline(1)
-        with self._mapped_errors():
-            result = func(self._store, *values)
-        if n_results == 0:
-            return []
-        if n_results == 1:
-            return [result]
-        return list(result)
 
-    def resume_after_nested_call(self) -> None:
-        with self._lock:
-            self._store.set_epoch_deadline(1)
+        def run() -> list[Number]:
+            with self._mapped_errors():
+                result = func(self._store, *values)
+            if n_results == 0:
+                return []
+            if n_results == 1:
+                return [result]
+            return list(result)
+
+        return run
+
+    def arm(self, *, fresh_fuel: bool) -> None:
+        if fresh_fuel and self._fuel is not None:
+            self._store.set_fuel(self._fuel)
+        # relative to the current epoch: one increment from now traps
+        self._store.set_epoch_deadline(1)
 
     def interrupt(self) -> None:
         """Thread-safe: make the running wasm trap with ``interrupt``."""
