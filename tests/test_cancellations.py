@@ -4,6 +4,7 @@ reply is ever taken for a later command's."""
 from __future__ import annotations
 
 import anyio
+import anyio.abc
 import pytest
 
 import beamr
@@ -121,3 +122,104 @@ async def test_timeout_variants_of_each_event_loop(anyio_backend: str) -> None:
                 await beamr.call(instance, "spin", [])
             assert scope.cancelled_caught
         assert await beamr.call(instance, "div", [10, 5]) == [2]
+
+
+# ---------------------------------------------- handlers, nesting and cancellation
+
+
+async def test_handler_returns_right_after_cancelling_a_nested_call() -> None:
+    """The outer import's answer must reach the outer call, not the abandoned nested
+    one (whose own import is still pending)."""
+
+    async def host_log(w: beamr.Instance, ptr: int) -> None:
+        await anyio.sleep_forever()
+
+    async def host_mul(w: beamr.Instance, a: int, b: int) -> int:
+        with anyio.move_on_after(0.1) as scope:
+            await beamr.call(w, "log_greeting", [await io.write_string(w, "x")])
+        assert scope.cancelled_caught
+        return a * b  # straight back, nothing else in between
+
+    handlers = {"env": {"host_mul": host_mul, "host_log": host_log}}
+    async with await beamr.start(wasm("calling"), imports=handlers) as instance:
+        assert await beamr.call(instance, "mul_via_host", [6, 7]) == [42]
+        assert await beamr.call(instance, "add", [2, 3]) == [5]
+
+
+async def test_task_started_by_a_handler_outlives_it() -> None:
+    """It uses the instance after the handler returned: it waits its turn, no mixup."""
+    results: list[object] = []
+    groups: list[anyio.abc.TaskGroup] = []
+
+    async def later(w: beamr.Instance) -> None:
+        results.append(await io.size(w))
+        results.append(await beamr.call(w, "add", [2, 3]))
+
+    async def host_mul(w: beamr.Instance, a: int, b: int) -> int:
+        groups[0].start_soon(later, w)
+        await io.size(w)  # meanwhile `later` queues behind us at this nesting level
+        return a * b
+
+    async with await beamr.start(wasm("calling"), imports={"env": {"host_mul": host_mul}}) as inst:
+        async with anyio.create_task_group() as tg:
+            groups.append(tg)
+            for _ in range(5):
+                assert await beamr.call(inst, "mul_via_host", [6, 7]) == [42]
+        # the task group waited for every `later`
+    assert results == [131072, [5]] * 5
+
+
+async def test_cancelled_call_while_a_handlers_task_is_mid_nested_call() -> None:
+    """Recovery waits for that task instead of reading the stream alongside it."""
+    outcomes: list[str] = []
+
+    async with anyio.create_task_group() as tg:
+
+        async def nested(w: beamr.Instance) -> None:
+            try:
+                await beamr.call(w, "spin", [])
+            except beamr.Trap as exc:
+                outcomes.append(f"nested {exc.code}")
+
+        calls = {"ready": 0}
+
+        async def ready(w: beamr.Instance) -> None:
+            calls["ready"] += 1
+            if calls["ready"] == 1:
+                tg.start_soon(nested, w)
+                await anyio.sleep_forever()
+
+        async with await beamr.start(wasm("ready_spin"), imports={"env": {"ready": ready}}) as inst:
+            with anyio.move_on_after(0.3):
+                await beamr.call(inst, "spin", [])
+            assert await beamr.call(inst, "noop", []) == []
+            assert await beamr.call(inst, "noop", []) == []
+    assert outcomes == ["nested interrupt"]
+
+
+@pytest.mark.parametrize("from_child_task", [False, True])
+async def test_instances_calling_each_other_through_handlers(from_child_task: bool) -> None:
+    """A's handler calls B; B's handler uses A, which is suspended in its import."""
+    a: beamr.Instance | None = None
+
+    async def b_handler(w: beamr.Instance, x: int, y: int) -> int:
+        assert a is not None
+        if from_child_task:
+            out: list[int] = []
+            async with anyio.create_task_group() as tg:
+
+                async def use_a() -> None:
+                    out.append(int((await beamr.call(a, "add", [x, y]))[0]))
+
+                tg.start_soon(use_a)
+            return out[0] - x - y + x * y
+        (total,) = await beamr.call(a, "add", [x, y])  # A is mid-call: re-entrancy
+        return int(total) - x - y + x * y
+
+    async def a_mul(w: beamr.Instance, x: int, y: int) -> int:
+        (product,) = await beamr.call(b, "pow", [x, 1])  # B calls b_handler -> A
+        return int(product) * y
+
+    async with await beamr.start(wasm("pow"), imports={"my_lib": {"mul": b_handler}}) as b:
+        async with await beamr.start(wasm("calling"), imports={"env": {"host_mul": a_mul}}) as a:
+            assert await beamr.call(a, "mul_via_host", [6, 7]) == [42]

@@ -179,3 +179,61 @@ def test_garbage_never_hangs_or_kills_the_worker_silently(bodies: list[bytes]) -
         assert running.peer.request(p.Size()) == p.Result((65536,))
     finally:
         running.close()
+
+
+class InterruptibleWorker(RunningWorker):
+    """A RunningWorker with its interrupt thread, on a pipe the test writes call ids to."""
+
+    def __init__(self) -> None:
+        import os
+
+        self.irq_read, self.irq_write = os.pipe()
+        super().__init__()
+
+    def _serve(self, server: Server) -> None:
+        threading.Thread(
+            target=server.interrupt_loop, args=(self.irq_read, lambda: None), daemon=True
+        ).start()
+        super()._serve(server)
+
+    def interrupt(self, command_id: int) -> None:
+        import os
+
+        os.write(self.irq_write, command_id.to_bytes(8, "big"))
+
+    def close(self) -> None:
+        import os
+
+        os.close(self.irq_write)
+        super().close()
+        os.close(self.irq_read)
+
+
+def test_an_interrupt_that_arrives_before_its_call_is_not_lost() -> None:
+    """The parent may interrupt a call the worker has not even read yet."""
+    running = InterruptibleWorker()
+    try:
+        peer = running.peer
+        call_id = peer.next_id
+        running.interrupt(call_id)  # before the command is sent
+        peer.send(p.Call("spin", []))  # would run forever if the interrupt were lost
+        reply_id, reply = peer.receive()
+        assert reply_id == call_id
+        assert isinstance(reply, p.Error)
+        assert reply.code == "interrupt"
+        assert peer.request(p.Call("id_i32", [3])) == p.Result(([3],))
+    finally:
+        running.close()
+
+
+def test_a_stale_interrupt_never_stops_a_later_call() -> None:
+    running = InterruptibleWorker()
+    try:
+        peer = running.peer
+        finished = peer.next_id
+        assert peer.request(p.Call("id_i32", [1])) == p.Result(([1],))
+        running.interrupt(finished)  # too late for that call: must be ignored
+        assert peer.request(p.Size()) == p.Result((65536,))  # let the thread catch up
+        assert peer.request(p.Call("div", [9, 3])) == p.Result(([3],))
+    finally:
+        running.close()

@@ -17,7 +17,7 @@ import struct
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Any
 
 from beamr import protocol as p
 from workers import probe
@@ -228,8 +228,12 @@ class Server:
 
     # ------------------------------------------------------------------ interrupts
 
-    def interrupt_loop(self, fd: int) -> NoReturn:
-        """Run in a daemon thread: interrupt the calls the parent names."""
+    def interrupt_loop(self, fd: int, on_parent_gone: Callable[[], None] | None = None) -> None:
+        """Run in a daemon thread: interrupt the calls the parent names.
+
+        EOF means the parent closed its end (stop) or died: ``on_parent_gone`` runs,
+        by default leaving the process at once, even mid-way through a runaway call.
+        """
         pending = b""
         while True:
             try:
@@ -239,9 +243,10 @@ class Server:
             except OSError:
                 chunk = b""
             if not chunk:
-                # The parent closed its end: it stopped us or died. Leave now, even if
-                # the main thread is deep in a runaway wasm call.
-                os._exit(0)
+                if on_parent_gone is None:
+                    os._exit(0)
+                on_parent_gone()
+                return
             pending += chunk
             whole = len(pending) - len(pending) % 8
             ids = struct.unpack(f">{whole // 8}Q", pending[:whole])
