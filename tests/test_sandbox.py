@@ -70,3 +70,24 @@ async def anyio_listdir(path: str) -> list[str]:
     import anyio
 
     return [entry.name async for entry in anyio.Path(path).iterdir()]
+
+
+def test_without_seccomp_the_worker_warns_and_carries_on(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only the degraded path runs in-process: a real filter would sandbox pytest."""
+    import sys
+
+    from workers import sandbox
+
+    monkeypatch.setitem(sys.modules, "pyseccomp", None)  # import fails as without it
+    assert sandbox.seccomp(allow_open=False) is False
+    assert "seccomp unavailable" in capsys.readouterr().err
+
+
+def test_process_limit_defaults() -> None:
+    from workers.sandbox import DEFAULT_PROCESS_BYTES, PROCESS_HEADROOM, process_limit
+
+    assert process_limit({}) == DEFAULT_PROCESS_BYTES
+    assert process_limit({"memory_bytes": 1 << 20}) == (1 << 20) + PROCESS_HEADROOM
+    assert process_limit({"memory_bytes": 1 << 20, "process_bytes": 5 << 20}) == 5 << 20
