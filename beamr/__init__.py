@@ -12,6 +12,7 @@ drives its port driver. :mod:`beamr.io` is the counterpart of ``hb_beamr_io``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from beamr import io
@@ -61,6 +62,9 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+# Silent by default: applications opt in with logging.getLogger("beamr").
+logging.getLogger("beamr").addHandler(logging.NullHandler())
 
 
 def _instance(wasm: object) -> Instance:
