@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
+from importlib import resources
 from typing import Any
 
 import anyio
@@ -19,14 +19,10 @@ import anyio
 import beamr
 from beamr import io
 
-FIXTURES = Path(__file__).resolve().parent.parent / "wasm_fixtures"
-
 
 def fixture(name: str) -> bytes:
-    path = FIXTURES / f"{name}.wasm"
-    if not path.exists():
-        sys.exit(f"demo fixture {path} is missing (run from a beamr checkout)")
-    return path.read_bytes()
+    """A module bundled with beamr for this demo (``beamr/demo_modules``)."""
+    return resources.files("beamr").joinpath("demo_modules", f"{name}.wasm").read_bytes()
 
 
 def say(text: str) -> None:
