@@ -1,0 +1,44 @@
+"""The examples in examples/ run, print what they say, and the README shows them verbatim."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
+
+EXPECTED = {
+    "hello_asyncio.py": "Hello, asyncio!\n[120.0]\n",
+    "hello_trio.py": "Hello, trio!\n[2880067194370816120]\n",
+    "imports_with_memory.py": "wasm says: Hello, imports!\n[14]\n[42]\n",
+    "limits.py": "trapped: out_of_fuel\n[-1]\ninterrupted after 0.2 s\n[42]\n",
+    "sync_script.py": "logged: Hello, notebook!\n131072\n",
+}
+
+
+def test_every_example_is_checked() -> None:
+    assert {path.name for path in EXAMPLES} == set(EXPECTED)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[path.name for path in EXAMPLES])
+def test_example_runs(path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(path)], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == EXPECTED[path.name]
+
+
+def test_readme_shows_the_examples_verbatim() -> None:
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+    shown = {block.splitlines()[0].removeprefix("# "): block for block in blocks}
+    for path in EXAMPLES:
+        name = f"examples/{path.name}"
+        assert name in shown, f"README does not show {name}"
+        assert shown[name] == path.read_text(), f"README's copy of {name} is stale"
