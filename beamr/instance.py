@@ -90,6 +90,10 @@ _ERRORS: dict[str, type[BeamrError]] = {
 }
 
 
+def _debug() -> bool:
+    return logger.isEnabledFor(logging.DEBUG)
+
+
 def _error_from_reply(reply: p.Error) -> BeamrError:
     if reply.kind == "trap":
         return Trap(reply.text, reply.code)
@@ -156,6 +160,7 @@ class Instance:
 
     @property
     def closed(self) -> bool:
+        """Whether :meth:`aclose` (or :func:`beamr.stop`) was called."""
         return self._closed
 
     def signature(self, name: str) -> str:
@@ -287,6 +292,15 @@ class Instance:
         self, command: p.Command, depth: int
     ) -> tuple[p.Result | p.Ok | p.Error, BaseException | None]:
         pending, frame = self._conn.send(command)
+        if _debug():
+            logger.debug(
+                "worker %d <- #%d %s (depth %d, %d bytes)",
+                self.pid,
+                pending.command_id,
+                type(command).__name__,
+                depth,
+                len(frame),
+            )
         handler_error: BaseException | None = None
         try:
             await self._send(frame)
@@ -323,6 +337,13 @@ class Instance:
                 await self._crashed(f"protocol violation: {exc}", violation=True)
                 raise AssertionError("unreachable") from None
             if event is not None:
+                if _debug():
+                    logger.debug(
+                        "worker %d -> #%d %s",
+                        self.pid,
+                        event[0].command_id,
+                        type(event[1]).__name__,
+                    )
                 return event
             try:
                 data = await self._stream.receive(RECEIVE_SIZE)

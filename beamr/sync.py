@@ -85,14 +85,17 @@ class Instance:
 
     @property
     def exports(self) -> tuple[Export, ...]:
+        """See :attr:`beamr.Instance.exports`."""
         return self.aio.exports
 
     @property
     def imports(self) -> tuple[Import, ...]:
+        """See :attr:`beamr.Instance.imports`."""
         return self.aio.imports
 
     @property
     def pid(self) -> int:
+        """The worker's process id."""
         return self.aio.pid
 
     def output(self) -> Output:
@@ -100,6 +103,7 @@ class Instance:
         return _run(self.aio.output)
 
     def close(self) -> None:
+        """Stop the worker (idempotent)."""
         stop(self)
 
     def __enter__(self) -> Instance:
@@ -175,10 +179,12 @@ def stop(wasm: Instance) -> None:
 
 
 def serialize(wasm: Instance) -> bytes:
+    """Blocking :func:`beamr.serialize`."""
     return _run(beamr.serialize, _unwrap(wasm))
 
 
 def deserialize(wasm: Instance, snapshot: bytes | bytearray | memoryview) -> None:
+    """Blocking :func:`beamr.deserialize`."""
     _run(beamr.deserialize, _unwrap(wasm), snapshot)
 
 
@@ -187,30 +193,37 @@ class _IO:
 
     @staticmethod
     def size(wasm: Instance) -> int:
+        """Blocking :func:`beamr.io.size`."""
         return _run(_aio.size, _unwrap(wasm))
 
     @staticmethod
     def read(wasm: Instance, offset: int, size: int) -> bytes:
+        """Blocking :func:`beamr.io.read`."""
         return _run(_aio.read, _unwrap(wasm), offset, size)
 
     @staticmethod
     def write(wasm: Instance, offset: int, data: bytes | bytearray | memoryview) -> None:
+        """Blocking :func:`beamr.io.write`."""
         _run(_aio.write, _unwrap(wasm), offset, data)
 
     @staticmethod
     def read_string(wasm: Instance, offset: int, chunk_size: int | None = None) -> bytes:
+        """Blocking :func:`beamr.io.read_string`."""
         return _run(_aio.read_string, _unwrap(wasm), offset, chunk_size)
 
     @staticmethod
     def write_string(wasm: Instance, data: str | bytes | bytearray | memoryview) -> int:
+        """Blocking :func:`beamr.io.write_string`."""
         return _run(_aio.write_string, _unwrap(wasm), data)
 
     @staticmethod
     def malloc(wasm: Instance, size: int) -> int:
+        """Blocking :func:`beamr.io.malloc`."""
         return _run(_aio.malloc, _unwrap(wasm), size)
 
     @staticmethod
     def free(wasm: Instance, ptr: int) -> None:
+        """Blocking :func:`beamr.io.free`."""
         _run(_aio.free, _unwrap(wasm), ptr)
 
 

@@ -161,3 +161,18 @@ async def test_limits_are_checked() -> None:
     for bad_type in ({"fuel": 1.5}, {"memory_bytes": "1"}, {"call_timeout": "1"}, {"fuel": True}):
         with pytest.raises(TypeError):
             beamr.Limits(**bad_type)  # type: ignore[arg-type]
+
+
+async def test_logging_is_silent_by_default_and_informative_when_enabled(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    assert any(isinstance(h, logging.NullHandler) for h in logging.getLogger("beamr").handlers)
+    with caplog.at_level(logging.DEBUG, logger="beamr"):
+        async with await beamr.start(wasm("fac")) as instance:
+            await beamr.call(instance, "fac", [3.0])
+    messages = [r.getMessage() for r in caplog.records if r.name == "beamr"]
+    assert any(m == f"worker {instance.pid} started" for m in messages)
+    assert any("<- #" in m and "Call" in m for m in messages)
+    assert any(m.startswith(f"worker {instance.pid} stopped") for m in messages)
