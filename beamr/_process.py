@@ -39,6 +39,56 @@ def _worker_env() -> dict[str, str]:
     return env
 
 
+class Channel:
+    """The parent's end of a worker socket, straight on the event loop.
+
+    Leaner than an anyio stream on the hot path: a send that fits the socket buffer
+    (nearly all of them) costs no event-loop iteration, and a receive waits for
+    readability once. Sends that must wait are shielded: a frame cut in half would
+    desynchronise the stream for good.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        sock.setblocking(False)
+        self.sock = sock
+        self.closed = False
+
+    async def send(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            try:
+                sent = self.sock.send(view)
+            except BlockingIOError:
+                with anyio.CancelScope(shield=True):
+                    await anyio.wait_writable(self.sock)
+                continue
+            except OSError as exc:
+                raise self._broken(exc) from exc
+            view = view[sent:]
+
+    async def receive(self, max_bytes: int) -> bytes:
+        """Some bytes, or ``b""`` at EOF."""
+        while True:
+            try:
+                return self.sock.recv(max_bytes)
+            except BlockingIOError:
+                await anyio.wait_readable(self.sock)
+            except OSError as exc:
+                raise self._broken(exc) from exc
+
+    def _broken(self, exc: OSError) -> Exception:
+        if self.closed:
+            return anyio.ClosedResourceError()
+        return anyio.BrokenResourceError(str(exc))
+
+    def close(self) -> None:
+        """Close; a task waiting on it gets ClosedResourceError."""
+        if not self.closed:
+            self.closed = True
+            anyio.notify_closing(self.sock)
+            self.sock.close()
+
+
 class WorkerProcess:
     """One worker: its process, its socket (parent end) and its interrupt pipe."""
 

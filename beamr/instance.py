@@ -130,12 +130,12 @@ class Instance:
     def __init__(
         self,
         process: _process.WorkerProcess,
-        stream: anyio.abc.SocketStream,
+        channel: _process.Channel,
         handlers: dict[tuple[str, str], Handler],
         limits: Limits,
     ) -> None:
         self._process = process
-        self._stream = stream
+        self._channel = channel
         self._handlers = handlers
         self._limits = limits
         self._conn = p.ParentConnection()
@@ -208,11 +208,10 @@ class Instance:
                     with contextlib.suppress(Exception):
                         _, frame = self._conn.send(p.Stop())
                         with anyio.move_on_after(STOP_GRACE):
-                            await self._stream.send(frame)
+                            await self._channel.send(frame)
                 process.interrupt([pending.command_id for pending in self._conn.stack])
                 process.close_interrupts()
-                with contextlib.suppress(Exception):
-                    await self._stream.aclose()
+                self._channel.close()
                 code = await process.end(STOP_GRACE)
                 logger.info("worker %d stopped (exit code %s)", process.pid, code)
             except BaseException:  # pragma: no cover - last resort, stop never raises
@@ -325,9 +324,7 @@ class Instance:
             raise
 
     async def _send(self, frame: bytes) -> None:
-        # A frame cut in half would desynchronise the stream for good.
-        with anyio.CancelScope(shield=True):
-            await self._stream.send(frame)
+        await self._channel.send(frame)  # never abandons a frame half-sent
 
     async def _next_event(self) -> tuple[p.Pending, p.Reply]:
         while True:
@@ -345,10 +342,7 @@ class Instance:
                         type(event[1]).__name__,
                     )
                 return event
-            try:
-                data = await self._stream.receive(RECEIVE_SIZE)
-            except anyio.EndOfStream:
-                data = b""
+            data = await self._channel.receive(RECEIVE_SIZE)
             if not data:
                 self._check_usable()
                 await self._crashed("the worker exited")
@@ -390,8 +384,7 @@ class Instance:
             cls = ProtocolViolation if violation else WorkerCrashed
             self._crash = cls(f"worker {process.pid}: {reason} (exit code {code})", code)
             logger.info("worker %d crashed: %s (exit code %s)", process.pid, reason, code)
-            with contextlib.suppress(Exception):
-                await self._stream.aclose()
+            self._channel.close()
             process.release()
             self._finalizer.detach()
         self._check_usable()
@@ -517,9 +510,9 @@ async def start(
     instance: Instance | None = None
     try:
         assert process.sock is not None
-        stream = await anyio.abc.UNIXSocketStream.from_socket(process.sock)
-        process.sock = None  # the stream owns it now
-        instance = Instance(process, stream, handlers, limits)
+        channel = _process.Channel(process.sock)
+        process.sock = None  # the channel owns it now
+        instance = Instance(process, channel, handlers, limits)
         result = await instance.request(p.Init(data, options))
         assert isinstance(result, p.Result)
         raw_imports, raw_exports = result.values
