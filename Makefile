@@ -19,7 +19,7 @@ test: install lint
 	$(BIN)/python -m pytest
 
 lint: install
-	$(BIN)/ruff check beamr workers tests examples
+	$(BIN)/ruff check beamr workers tests examples benchmarks
 	$(BIN)/mypy
 
 ## the main job: several instances, memory io, imports and calls

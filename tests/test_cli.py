@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -101,7 +102,7 @@ def test_usage_errors_exit_2() -> None:
     assert beamr("memory", fixture("fac"), "--dump", "-1", "4").returncode == 2
 
 
-@pytest.mark.parametrize("command", ["inspect", "call", "memory", "demo"])
+@pytest.mark.parametrize("command", ["inspect", "call", "memory", "demo", "bench"])
 def test_every_command_has_help(command: str) -> None:
     done = beamr(command, "--help")
     assert done.returncode == 0
@@ -113,3 +114,13 @@ def test_demo_runs() -> None:
     assert done.returncode == 0, done.stderr
     assert "Hello, Ada!" in done.stdout
     assert "none left behind" in done.stdout
+
+
+def test_bench_prints_ratios(tmp_path: Path) -> None:
+    report = tmp_path / "bench.json"
+    done = beamr("bench", "--rounds", "30", "--backend", "trio", "--json", str(report))
+    assert done.returncode == 0, done.stderr
+    assert "raw echo" in done.stdout
+    rows = json.loads(report.read_text())["backends"]["trio"]
+    assert set(rows) == {"raw echo", "io.size", "call(noop)", "call with 1 import"}
+    assert all(row["ratio"] > 0 for name, row in rows.items() if name != "raw echo")
