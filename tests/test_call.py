@@ -212,3 +212,11 @@ async def test_traps_carry_their_code(name: str, args: list[int], code: str) -> 
         # the instance stays usable, its memory intact
         assert await beamr.call(instance, "div", [9, 3]) == [3]
         assert await io.read(instance, 8, 4) == b"kept"
+
+
+async def test_trap_messages_say_what_happened() -> None:
+    async with await beamr.start(wasm("edge")) as instance:
+        with pytest.raises(beamr.Trap) as caught:
+            await beamr.call(instance, "div", [1, 0])
+        assert "integer divide by zero" in caught.value.message
+        assert "\n" not in caught.value.message  # no wasm backtrace dump

@@ -9,7 +9,7 @@ from typing import Any
 
 import wasmtime
 
-from workers.wasmtime_worker import WASM_MAGIC, signature
+from workers.wasmtime_worker import WASM_MAGIC, _trap_message, signature
 
 
 def _extern(ty: Any) -> dict[str, Any]:
@@ -39,7 +39,7 @@ def describe(binary: bytes) -> dict[str, Any]:
     try:
         module = wasmtime.Module(engine, binary)
     except wasmtime.WasmtimeError as exc:
-        raise ValueError(str(exc).strip().splitlines()[0]) from None
+        raise ValueError(_trap_message(exc)) from None
     imports = [
         {"module": i.module, "name": i.name or "", **_extern(i.type)} for i in module.imports
     ]

@@ -81,9 +81,16 @@ def trap_code(exc: wasmtime.Trap) -> str | None:
 
 
 def _trap_message(exc: BaseException) -> str:
+    """wasmtime's message without its backtrace: "what (cause)" in one line."""
     text = str(exc).strip()
-    # wasmtime appends a wasm backtrace; the first line says what happened.
-    return text.splitlines()[0] if text else type(exc).__name__
+    if not text:
+        return type(exc).__name__
+    head, _, cause = text.partition("Caused by:")
+    causes = [line.strip() for line in cause.splitlines() if line.strip()]
+    first = head.strip().splitlines()[0]
+    if causes and first.startswith("error while executing"):
+        return "; ".join(causes)  # the backtrace header says nothing: the cause does
+    return f"{first} ({'; '.join(causes)})" if causes else first
 
 
 class WasmtimeBackend:
