@@ -121,6 +121,83 @@ async def _measure(rounds: int) -> dict[str, list[float]]:
     return results
 
 
+def _pss_bytes(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+async def _spawning(count: int) -> dict[str, Any]:
+    """Instances started per second, sequentially and concurrently; PSS per idle one;
+    against a bare ``python -c "import wasmtime"`` spawn."""
+    binary = _fixture("edge")
+    start = time.perf_counter()
+    for _ in range(3):
+        await anyio.run_process(
+            [sys.executable, "-c", "import wasmtime"], env=_process._worker_env()
+        )
+    bare = (time.perf_counter() - start) / 3
+    start = time.perf_counter()
+    for _ in range(3):
+        async with await beamr.start(binary) as wasm:
+            await io.size(wasm)
+    sequential = (time.perf_counter() - start) / 3
+    instances: list[beamr.Instance] = []
+    start = time.perf_counter()
+    try:
+        async with anyio.create_task_group() as tg:
+            for _ in range(count):
+                tg.start_soon(lambda: _start_into(binary, instances))
+        concurrent = time.perf_counter() - start
+        pss = [v for v in (_pss_bytes(i.pid) for i in instances) if v is not None]
+        answered = sum([await io.size(i) == 65536 for i in instances])
+    finally:
+        for instance in instances:
+            await beamr.stop(instance)
+    return {
+        "bare python+wasmtime spawn ms": round(bare * 1e3, 1),
+        "start+first reply ms (sequential)": round(sequential * 1e3, 1),
+        f"instances/s ({count} concurrent)": round(count / concurrent, 1),
+        "idle PSS per instance MiB": round(statistics.median(pss) / (1 << 20), 2) if pss else None,
+        "answered": f"{answered}/{count}",
+    }
+
+
+async def _start_into(binary: bytes, instances: list[beamr.Instance]) -> None:
+    instances.append(await beamr.start(binary))
+
+
+async def _throughput(seconds: float, sizes: list[int]) -> dict[str, float]:
+    """Calls per second over N instances driven in parallel."""
+    binary = _fixture("edge")
+    out: dict[str, float] = {}
+    for n in sizes:
+        instances = [await beamr.start(binary) for _ in range(n)]
+        calls = 0
+        try:
+            with anyio.move_on_after(seconds):
+                async with anyio.create_task_group() as tg:
+
+                    async def drive(wasm: beamr.Instance) -> None:
+                        nonlocal calls
+                        while True:
+                            await beamr.call(wasm, "noop", [])
+                            calls += 1
+
+                    for wasm in instances:
+                        tg.start_soon(drive, wasm)
+        finally:
+            for wasm in instances:
+                await beamr.stop(wasm)
+        out[f"calls/s over {n} instances"] = round(calls / seconds)
+    return out
+
+
 BASELINES = {
     "io.size": ("raw echo", 1.0),
     "call(noop)": ("raw echo", 1.0),
@@ -128,8 +205,11 @@ BASELINES = {
 }
 
 
-def run(rounds: int, backends: list[str]) -> dict[str, Any]:
+def run(rounds: int, backends: list[str], scale: bool = False) -> dict[str, Any]:
     report: dict[str, Any] = {"rounds": rounds, "cpus": os.cpu_count(), "backends": {}}
+    if scale:
+        report["spawn"] = anyio.run(_spawning, 32)
+        report["throughput"] = anyio.run(_throughput, 2.0, [1, 2, 8, 64])
     for backend in backends:
         samples = anyio.run(_measure, rounds, backend=backend)
         medians = {name: statistics.median(values) for name, values in samples.items()}
@@ -149,6 +229,12 @@ def run(rounds: int, backends: list[str]) -> dict[str, Any]:
 
 
 def print_table(report: dict[str, Any]) -> None:
+    for section in ("spawn", "throughput"):
+        if section in report:
+            print(f"beamr bench: {section}")
+            for name, value in report[section].items():
+                print(f"    {name:40} {value}")
+            print()
     print(
         f"beamr bench: {report['rounds']} rounds each, {report['cpus']} CPUs "
         "(medians; ratios against baselines measured in the same run)"
@@ -169,11 +255,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2000)
     parser.add_argument("--backend", choices=["asyncio", "trio"], action="append")
     parser.add_argument("--json", type=Path, help="also write the report as JSON here")
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help="also measure spawning, idle PSS and calls/s over N instances",
+    )
     parser.add_argument("--echo-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.echo_child is not None:
         return _echo_child(args.echo_child)
-    report = run(args.rounds, args.backend or ["asyncio", "trio"])
+    report = run(args.rounds, args.backend or ["asyncio", "trio"], scale=args.scale)
     print_table(report)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

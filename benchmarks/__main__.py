@@ -5,4 +5,5 @@ from pathlib import Path
 
 from beamr.bench import main
 
-sys.exit(main([*sys.argv[1:], "--json", str(Path(__file__).parent / "results" / "latest.json")]))
+results = Path(__file__).parent / "results" / "latest.json"
+sys.exit(main(["--scale", *sys.argv[1:], "--json", str(results)]))
