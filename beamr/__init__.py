@@ -91,7 +91,12 @@ async def stop(wasm: Instance) -> None:
 
 async def serialize(wasm: Instance) -> bytes:
     """The whole linear memory as bytes (HyperBEAM's ``serialize``)."""
-    reply = await _instance(wasm).request(_protocol.Serialize())
+    instance = _instance(wasm)
+    if instance.bulk:
+        data = await instance.bulk_read(0, -1)
+        if data is not None:
+            return data
+    reply = await instance.request(_protocol.Serialize())
     assert isinstance(reply, _protocol.Result)
     return bytes(reply.values[0])
 
@@ -106,4 +111,7 @@ async def deserialize(wasm: Instance, snapshot: bytes | bytearray | memoryview) 
     instance = _instance(wasm)
     if isinstance(snapshot, str) or not isinstance(snapshot, bytes | bytearray | memoryview):
         raise TypeError(f"the snapshot must be bytes-like, got {type(snapshot).__name__}")
-    await instance.request(_protocol.Deserialize(bytes(snapshot)))
+    data = bytes(snapshot)
+    if instance.bulk and await instance.bulk_write(0, data, snapshot=True):
+        return
+    await instance.request(_protocol.Deserialize(data))

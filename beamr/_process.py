@@ -9,14 +9,19 @@ worker never holds another's.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import importlib.util
 import logging
 import os
+import select
 import signal
 import socket
+import struct
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import anyio
@@ -25,6 +30,11 @@ logger = logging.getLogger("beamr")
 
 _POLL_MIN = 0.001
 _POLL_MAX = 0.05
+# the fork-server's messages (see workers/zygote.py)
+_HELLO = struct.Struct(">4sI")
+_HELLO_MAGIC = b"bmrZ"
+_SPAWN = b"S"
+_STATUS = struct.Struct(">i")
 
 
 def _worker_env() -> dict[str, str]:
@@ -90,23 +100,40 @@ class Channel:
 
 
 class WorkerProcess:
-    """One worker: its process, its socket (parent end) and its interrupt pipe."""
+    """One worker: its process, its socket (parent end) and its interrupt pipe.
 
-    def __init__(
-        self, popen: subprocess.Popen[bytes], sock: socket.socket, interrupt_fd: int
-    ) -> None:
-        self.popen = popen
-        self.pid = popen.pid
+    Two kinds: :class:`SpawnedWorker` (a child of ours, started with ``subprocess``)
+    and :class:`ForkedWorker` (forked by the fork-server, known by a pidfd).
+    """
+
+    pid: int
+
+    def __init__(self, pid: int, sock: socket.socket, interrupt_fd: int) -> None:
+        self.pid = pid
         self.sock: socket.socket | None = sock
         self.interrupt_fd: int | None = interrupt_fd
-        self._pidfd: int | None = None
-        with contextlib.suppress(OSError, AttributeError):
-            self._pidfd = os.pidfd_open(popen.pid)
         self._wait_lock = anyio.Lock()
 
     @property
     def returncode(self) -> int | None:
-        return self.popen.poll()
+        """The exit code once the worker has exited (-N: signal N), else None."""
+        raise NotImplementedError
+
+    @property
+    def pinned(self) -> bool:
+        """Whether the pid still names this worker (not reaped: a zombie keeps it)."""
+        raise NotImplementedError
+
+    def signal(self, signum: int) -> None:
+        raise NotImplementedError
+
+    async def wait(self) -> int:
+        """Wait for the process to exit; its exit code (-N: signal N)."""
+        raise NotImplementedError
+
+    def kill_now(self) -> None:
+        """Synchronous last resort (finalizers, interpreter exit)."""
+        raise NotImplementedError
 
     def interrupt(self, command_ids: list[int]) -> None:
         """Ask the worker to interrupt these calls if they are still running."""
@@ -121,23 +148,6 @@ class WorkerProcess:
         fd, self.interrupt_fd = self.interrupt_fd, None
         if fd is not None:
             os.close(fd)
-
-    def signal(self, signum: int) -> None:
-        if self.popen.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, signum)
-
-    async def wait(self) -> int:
-        """Wait for the process to exit and reap it; its exit code (-N: signal N)."""
-        async with self._wait_lock:
-            delay = _POLL_MIN
-            while (code := self.popen.poll()) is None:
-                if self._pidfd is not None:
-                    await anyio.wait_readable(self._pidfd)
-                else:
-                    await anyio.sleep(delay)
-                    delay = min(delay * 2, _POLL_MAX)
-            return code
 
     async def end(self, grace: float = 1.0) -> int:
         """Make sure the process is gone: close its pipes, then SIGTERM, then SIGKILL."""
@@ -161,12 +171,51 @@ class WorkerProcess:
         sock, self.sock = self.sock, None
         if sock is not None:
             sock.close()
+
+
+class SpawnedWorker(WorkerProcess):
+    """A worker started with ``subprocess``: our child, reaped by us."""
+
+    def __init__(
+        self, popen: subprocess.Popen[bytes], sock: socket.socket, interrupt_fd: int
+    ) -> None:
+        super().__init__(popen.pid, sock, interrupt_fd)
+        self.popen = popen
+        self._pidfd: int | None = None
+        with contextlib.suppress(OSError, AttributeError):
+            self._pidfd = os.pidfd_open(popen.pid)
+
+    @property
+    def returncode(self) -> int | None:
+        return self.popen.poll()
+
+    @property
+    def pinned(self) -> bool:
+        return self.popen.returncode is None
+
+    def signal(self, signum: int) -> None:
+        if self.popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signum)
+
+    async def wait(self) -> int:
+        async with self._wait_lock:
+            delay = _POLL_MIN
+            while (code := self.popen.poll()) is None:
+                if self._pidfd is not None:
+                    await anyio.wait_readable(self._pidfd)
+                else:
+                    await anyio.sleep(delay)
+                    delay = min(delay * 2, _POLL_MAX)
+            return code
+
+    def release(self) -> None:
+        super().release()
         pidfd, self._pidfd = self._pidfd, None
         if pidfd is not None:
             os.close(pidfd)
 
     def kill_now(self) -> None:
-        """Synchronous last resort (finalizers, interpreter exit)."""
         self.close_interrupts()
         self.signal(signal.SIGKILL)
         with contextlib.suppress(Exception):
@@ -174,8 +223,101 @@ class WorkerProcess:
         self.release()
 
 
+#: the exit code reported when the fork-server died before it could tell
+UNKNOWN_EXIT = -255
+
+
+class ForkedWorker(WorkerProcess):
+    """A worker forked by the fork-server (not our child).
+
+    We hold a pidfd (signals can never reach another process) and the read end of a
+    status pipe: the fork-server writes the exit status there, and keeps the exited
+    worker as a zombie, its pid reserved, until we close that pipe (:meth:`release`).
+    """
+
+    def __init__(
+        self, pid: int, pidfd: int, sock: socket.socket, interrupt_fd: int, status_fd: int
+    ) -> None:
+        super().__init__(pid, sock, interrupt_fd)
+        self._pidfd: int | None = pidfd
+        self._status_fd: int | None = status_fd
+        os.set_blocking(status_fd, False)
+        self._status = b""
+        self._code: int | None = None
+        #: the fork-server died without reporting: the pid is not reserved any more
+        self._orphaned = False
+
+    def _poll(self) -> None:
+        fd = self._status_fd
+        if self._code is not None or fd is None or self._orphaned:
+            return
+        try:
+            data = os.read(fd, _STATUS.size - len(self._status))
+        except BlockingIOError:
+            return
+        if data:
+            self._status += data
+            if len(self._status) == _STATUS.size:
+                (self._code,) = _STATUS.unpack(self._status)
+            return
+        self._orphaned = True  # EOF: the fork-server is gone; only the pidfd is left
+        logger.info("worker %d: the fork-server exited before it", self.pid)
+
+    def _pidfd_exited(self) -> bool:
+        if self._pidfd is None:
+            return True
+        readable, _, _ = select.select([self._pidfd], [], [], 0)
+        return bool(readable)
+
+    @property
+    def returncode(self) -> int | None:
+        self._poll()
+        if self._code is None and self._orphaned and self._pidfd_exited():
+            self._code = UNKNOWN_EXIT
+        return self._code
+
+    @property
+    def pinned(self) -> bool:
+        self._poll()
+        return self._status_fd is not None and not self._orphaned
+
+    def signal(self, signum: int) -> None:
+        if self._pidfd is not None and self.returncode is None:
+            with contextlib.suppress(ProcessLookupError, OSError):
+                signal.pidfd_send_signal(self._pidfd, signum)
+
+    async def wait(self) -> int:
+        async with self._wait_lock:
+            while (code := self.returncode) is None:
+                fd = self._pidfd if self._orphaned else self._status_fd
+                if fd is None:
+                    return UNKNOWN_EXIT
+                await anyio.wait_readable(fd)
+            return code
+
+    def release(self) -> None:
+        super().release()
+        for name in ("_pidfd", "_status_fd"):
+            fd = getattr(self, name)
+            setattr(self, name, None)
+            if fd is not None:
+                os.close(fd)  # closing the status pipe lets the fork-server reap it
+
+    def kill_now(self) -> None:
+        self.close_interrupts()
+        self.signal(signal.SIGKILL)
+        deadline = time.monotonic() + 1.0
+        while self.returncode is None and (left := deadline - time.monotonic()) > 0:
+            fd = self._pidfd if self._orphaned else self._status_fd
+            if fd is None:
+                break
+            select.select([fd], [], [], left)
+        self.release()
+
+
 #: The worker program; its socket and interrupt descriptors are appended as flags.
-WORKER_COMMAND: tuple[str, ...] = (sys.executable, "-m", "workers")
+DEFAULT_WORKER_COMMAND: tuple[str, ...] = (sys.executable, "-m", "workers")
+WORKER_COMMAND: tuple[str, ...] = DEFAULT_WORKER_COMMAND
 
 
 def spawn() -> WorkerProcess:
@@ -209,4 +351,163 @@ def spawn() -> WorkerProcess:
         os.close(interrupt_read)
     os.set_blocking(interrupt_write, False)
     logger.info("worker %d started", popen.pid)
-    return WorkerProcess(popen, parent_sock, interrupt_write)
+    return SpawnedWorker(popen, parent_sock, interrupt_write)
+
+
+# --------------------------------------------------------------------- fork-server
+
+#: How workers start: "fork" (from the fork-server) or "process" (``subprocess``).
+#: The default is "fork" where the platform has what it needs (Linux: pidfds, fd
+#: passing); ``BEAMR_SPAWN=process`` in the environment chooses the other. A custom
+#: :data:`WORKER_COMMAND` is always spawned.
+FORK_SUPPORTED = (
+    sys.platform.startswith("linux")
+    and hasattr(os, "pidfd_open")
+    and hasattr(socket, "send_fds")
+    and hasattr(signal, "pidfd_send_signal")
+)
+METHOD = os.environ.get("BEAMR_SPAWN") or ("fork" if FORK_SUPPORTED else "process")
+#: how long a forked worker may take to be announced (the fork-server's first start
+#: imports wasmtime; many concurrent starts queue)
+FORK_TIMEOUT = 30.0
+
+
+class ForkServerUnavailable(Exception):
+    """The fork-server could not be started or reached."""
+
+
+class ForkServer:
+    """The zygote: started on first use, shared by every event loop and thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._popen: subprocess.Popen[bytes] | None = None
+        self._sock: socket.socket | None = None
+
+    @property
+    def pid(self) -> int | None:
+        popen = self._popen
+        return popen.pid if popen is not None and popen.poll() is None else None
+
+    def _start(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            popen = subprocess.Popen(
+                [WORKER_COMMAND[0], "-m", "workers.zygote", "--fd", str(theirs.fileno())],
+                pass_fds=(theirs.fileno(),),
+                close_fds=True,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                env=_worker_env(),
+                start_new_session=True,
+            )
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        self._popen, self._sock = popen, ours
+        logger.info("fork-server %d started", popen.pid)
+
+    def request(self, fds: list[int]) -> None:
+        """Ask for one worker on these descriptors (socket, interrupt, status)."""
+        with self._lock:
+            for attempt in (1, 2):
+                try:
+                    if self._sock is None or self._popen is None or self._popen.poll() is not None:
+                        self._shutdown_locked(0)
+                        self._start()
+                    assert self._sock is not None
+                    socket.send_fds(self._sock, [_SPAWN], fds)
+                    return
+                except OSError as exc:
+                    self._shutdown_locked(0)
+                    if attempt == 2:
+                        raise ForkServerUnavailable(str(exc)) from exc
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Close the control socket; the fork-server exits once its workers are gone."""
+        with self._lock:
+            self._shutdown_locked(timeout)
+
+    def _shutdown_locked(self, timeout: float) -> None:
+        sock, self._sock = self._sock, None
+        popen, self._popen = self._popen, None
+        if sock is not None:
+            sock.close()
+        if popen is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                popen.wait(timeout)
+            if popen.returncode is None:
+                _orphans.append(popen)  # it outlives us only while its workers do
+
+    def forget(self) -> None:
+        """In a forked child of the parent: this fork-server is not ours to use."""
+        sock, self._sock, self._popen = self._sock, None, None
+        self._lock = threading.Lock()
+        if sock is not None:
+            sock.close()
+
+
+FORK_SERVER = ForkServer()
+_orphans: list[subprocess.Popen[bytes]] = []
+atexit.register(FORK_SERVER.shutdown)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=FORK_SERVER.forget)
+
+
+async def _receive_hello(sock: socket.socket) -> tuple[int, int]:
+    """The fork-server's announcement on the worker's socket: (pid, pidfd)."""
+    while True:
+        try:
+            data, fds, _, _ = socket.recv_fds(sock, _HELLO.size, 1)
+            break
+        except BlockingIOError:
+            await anyio.wait_readable(sock)
+    if not data:
+        raise ForkServerUnavailable("the fork-server closed the socket without a worker")
+    if len(data) != _HELLO.size or len(fds) != 1:
+        for fd in fds:
+            os.close(fd)
+        raise ForkServerUnavailable(f"the fork-server sent a bad hello ({data!r:.40})")
+    magic, pid = _HELLO.unpack(data)
+    if magic != _HELLO_MAGIC or pid <= 0:
+        os.close(fds[0])
+        raise ForkServerUnavailable(f"the fork-server sent a bad hello ({data!r:.40})")
+    return pid, fds[0]
+
+
+async def fork() -> ForkedWorker:
+    """A worker forked by the fork-server; ForkServerUnavailable if it cannot be had."""
+    parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    interrupt_read, interrupt_write = os.pipe()
+    status_read, status_write = os.pipe()
+    ours = [interrupt_write, status_read]
+    try:
+        try:
+            FORK_SERVER.request([child_sock.fileno(), interrupt_read, status_write])
+        finally:
+            child_sock.close()
+            os.close(interrupt_read)
+            os.close(status_write)
+        parent_sock.setblocking(False)
+        with anyio.fail_after(FORK_TIMEOUT):
+            pid, pidfd = await _receive_hello(parent_sock)
+    except BaseException:
+        parent_sock.close()  # a worker forked anyway sees EOF and exits
+        for fd in ours:
+            os.close(fd)
+        raise
+    os.set_blocking(interrupt_write, False)
+    logger.info("worker %d started", pid)
+    return ForkedWorker(pid, pidfd, parent_sock, interrupt_write, status_read)
+
+
+async def start_worker() -> WorkerProcess:
+    """A new worker, forked when possible (see :data:`METHOD`), else spawned."""
+    if METHOD == "fork" and WORKER_COMMAND == DEFAULT_WORKER_COMMAND:
+        try:
+            return await fork()
+        except ForkServerUnavailable as exc:
+            logger.warning("fork-server unavailable (%s); spawning the worker instead", exc)
+    return spawn()

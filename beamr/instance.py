@@ -16,16 +16,17 @@ import contextlib
 import contextvars
 import inspect
 import logging
+import os
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import anyio.abc
 
-from beamr import _process
+from beamr import _bulk, _process
 from beamr import protocol as p
 from beamr.errors import (
     BeamrError,
@@ -53,12 +54,16 @@ from beamr.types import (
 logger = logging.getLogger("beamr")
 
 Number = int | float
+_T = TypeVar("_T")
 Handler = Callable[..., Any]
 ImportMap = Mapping[str, Mapping[str, Handler]]
 
 WASM_MAGIC = b"\0asm"
 RECEIVE_SIZE = 1 << 16
 RECEIVE_MAX = 16 << 20
+#: transfers from this size up go through the bulk path (see beamr._bulk); measured:
+#: below it one inline frame is as fast as a locate round trip plus the copy
+BULK_THRESHOLD = 32 << 10
 #: how long draining an abandoned command may take before the worker is killed
 RECOVERY_TIMEOUT = 10.0
 #: how long a worker gets to exit after stop, and after SIGTERM
@@ -145,6 +150,8 @@ class Instance:
         self._closed = False
         self._stopped = anyio.Event()
         self._crash: WorkerCrashed | None = None
+        #: whether the bulk path may be tried (off for good after the system refuses)
+        self.bulk = _bulk.AVAILABLE
         self.exports = ()
         self.imports = ()
         self._functions: dict[str, str] = {}
@@ -244,12 +251,18 @@ class Instance:
         return None
 
     async def request(
-        self, command: p.Command, *, time_limit: float | None = None
+        self,
+        command: p.Command,
+        *,
+        time_limit: float | None = None,
+        then: Callable[[p.Result | p.Ok], Awaitable[None]] | None = None,
     ) -> p.Result | p.Ok:
         """Send one command and return its final reply; errors become exceptions.
 
         ``time_limit`` (seconds) bounds the exchange itself (not the wait for the mailbox):
         past it the command is abandoned and interrupted, and CallTimeout raised.
+        ``then`` runs on a successful reply while the instance is still held, so that
+        nothing else reaches the worker in between (the bulk copy of a ``locate``).
         """
         self._check_usable()
         while True:
@@ -271,6 +284,8 @@ class Instance:
                             raise CallTimeout(
                                 f"{type(command).__name__.lower()} ran past {time_limit}s"
                             )
+                    if then is not None and not isinstance(reply, p.Error):
+                        await then(reply)
                 except (anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream):
                     broken = True
                 except p.ProtocolError as exc:  # our state and the worker's disagree
@@ -322,6 +337,65 @@ class Instance:
                 abandoned = self._conn.abandon(depth)
                 self._process.interrupt([a.command_id for a in abandoned])
             raise
+
+    # ------------------------------------------------------------------- bulk io
+
+    async def bulk_read(self, offset: int, size: int) -> bytes | None:
+        """Read through the bulk path (see :mod:`beamr._bulk`); None: use the inline one.
+
+        ``size == -1`` reads the whole memory from ``offset`` (a snapshot).
+        """
+        out: list[bytes] = []
+
+        async def copy(reply: p.Result | p.Ok) -> None:
+            address, length = self._located(reply)
+            count = length - offset if size == -1 else size
+            data = await self._bulk_copy(lambda: _bulk.read(self.pid, address, count))
+            if data is not None:
+                out.append(data)
+
+        await self.request(p.Locate(offset, max(size, 0), "read"), then=copy)
+        return out[0] if out else None
+
+    async def bulk_write(self, offset: int, data: bytes, *, snapshot: bool = False) -> bool:
+        """Write through the bulk path; False: use the inline one.
+
+        ``snapshot`` checks that ``data`` fits the whole memory (``deserialize``).
+        """
+        done: list[bool] = []
+
+        async def copy(reply: p.Result | p.Ok) -> None:
+            address, length = self._located(reply)
+            if snapshot and len(data) > length:
+                raise OutOfBounds(
+                    f"snapshot of {len(data)} bytes does not fit the memory of {length} bytes"
+                )
+            if await self._bulk_copy(lambda: _bulk.write(self.pid, address, data)) is not None:
+                done.append(True)
+
+        size = 0 if snapshot else len(data)
+        await self.request(p.Locate(offset, size, "write"), then=copy)
+        return bool(done)
+
+    def _located(self, reply: p.Result | p.Ok) -> tuple[int, int]:
+        values = reply.values if isinstance(reply, p.Result) else ()
+        if len(values) != 2 or not all(type(v) is int and v >= 0 for v in values):
+            raise p.ProtocolError(f"locate answered {reply!r:.80}")
+        return values[0], values[1]
+
+    async def _bulk_copy(self, copy: Callable[[], _T]) -> _T | None:
+        """Run a bulk copy; None (and the inline path from now on) if the system refuses."""
+        if not self._process.pinned:  # its pid might name another process by now
+            return None
+        try:
+            return copy()
+        except _bulk.Unavailable as exc:
+            logger.info("worker %d: bulk io unavailable (%s); using frames", self.pid, exc)
+            self.bulk = False
+            return None
+        except _bulk.Fault as exc:
+            await self._crashed(str(exc), violation=not exc.gone)
+            raise AssertionError("unreachable") from None
 
     async def _send(self, frame: bytes) -> None:
         await self._channel.send(frame)  # never abandons a frame half-sent
@@ -504,9 +578,10 @@ async def start(
         "handled_imports": [list(key) for key in handlers],
         "wasi": wasi_wire,
         "limits": limits.to_wire(),
+        "cache_dir": module_cache_dir(),
     }
 
-    process = _process.spawn()
+    process = await _process.start_worker()
     instance: Instance | None = None
     try:
         assert process.sock is not None
@@ -528,6 +603,16 @@ async def start(
                 await process.end(STOP_GRACE)
             process.release()
         raise
+
+
+def module_cache_dir() -> str | None:
+    """Where workers keep compiled modules: ``$BEAMR_CACHE_DIR`` (empty: no cache),
+    else ``$XDG_CACHE_HOME/beamr``, else ``~/.cache/beamr``."""
+    value = os.environ.get("BEAMR_CACHE_DIR")
+    if value is not None:
+        return value or None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "beamr")
 
 
 def _check_imports(imports: ImportMap | None) -> dict[tuple[str, str], Handler]:

@@ -6,6 +6,10 @@ offset, size or pointer a ``ValueError``. The worker checks every bound again be
 any byte moves; an access past the memory raises :class:`~beamr.OutOfBounds` and
 changes nothing.
 
+Reads and writes from ``BULK_THRESHOLD`` bytes up skip the socket: the worker checks
+the range (the same check) and the parent copies straight from or into its linear
+memory (:mod:`beamr._bulk`). Where the system does not allow that, they travel inline.
+
 ==================================  =============================================
 HyperBEAM ``hb_beamr_io``           beamr
 ==================================  =============================================
@@ -27,7 +31,7 @@ import anyio
 
 from beamr import protocol as p
 from beamr.errors import MallocFailed, OutOfBounds
-from beamr.instance import Instance
+from beamr.instance import BULK_THRESHOLD, Instance
 
 __all__ = ["free", "malloc", "read", "read_string", "size", "write", "write_string"]
 
@@ -77,6 +81,10 @@ async def read(wasm: Instance, offset: int, size: int) -> bytes:
     offset = _non_negative(offset, "offset")
     size = _non_negative(size, "size")
     _check_reach(offset, size)
+    if size >= BULK_THRESHOLD and instance.bulk:
+        data = await instance.bulk_read(offset, size)
+        if data is not None:
+            return data
     reply = await instance.request(p.Read(offset, size))
     assert isinstance(reply, p.Result)
     return bytes(reply.values[0])
@@ -88,6 +96,9 @@ async def write(wasm: Instance, offset: int, data: BytesLike) -> None:
     offset = _non_negative(offset, "offset")
     payload = _bytes(data)
     _check_reach(offset, len(payload))
+    bulk = len(payload) >= BULK_THRESHOLD and instance.bulk
+    if bulk and await instance.bulk_write(offset, payload):
+        return
     await instance.request(p.Write(offset, payload))
 
 

@@ -20,7 +20,13 @@ Commands (parent -> worker) mirror HyperBEAM's port terms::
     [id, "import_response", results]     [id, "import_error", kind, text]
     [id, "serialize"]                    [id, "deserialize", data]
     [id, "output"]                       [id, "probe", what]
-    [id, "stop"]
+    [id, "locate", offset, size, access] [id, "stop"]
+
+``locate`` is the bulk path's first half: the worker checks the range exactly as it
+would for a ``read`` or ``write`` (``access``) and answers with the address of
+``offset`` in its own address space and the memory's size; the parent then copies
+the bytes itself (``process_vm_readv``/``process_vm_writev``) while the worker waits
+for its next command, so the wasm cannot run during the copy.
 
 Replies (worker -> parent)::
 
@@ -66,6 +72,8 @@ __all__ = [
     "ImportRequest",
     "ImportResponse",
     "Init",
+    "LOCATE_ACCESS",
+    "Locate",
     "Ok",
     "Output",
     "ParentConnection",
@@ -89,6 +97,8 @@ HEADER: Final = struct.Struct(">I")
 #: Large enough for a whole 2 GiB snapshot; frames are length-checked before buffering.
 DEFAULT_MAX_FRAME_SIZE: Final = (1 << 31) + 4096
 MAX_ID: Final = (1 << 64) - 1
+#: the kinds of access a ``locate`` checks the range for
+LOCATE_ACCESS: Final = ("read", "write")
 
 
 class ProtocolError(Exception):
@@ -119,6 +129,13 @@ class Read:
 class Write:
     offset: int
     data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Locate:
+    offset: int
+    size: int
+    access: str  # "read" or "write"
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +193,7 @@ Command = (
     | Read
     | Write
     | ReadString
+    | Locate
     | Call
     | ImportResponse
     | ImportError_
@@ -239,6 +257,8 @@ def encode_command(command_id: int, command: Command) -> bytes:
             return _frame([command_id, "write", offset, data])
         case ReadString(offset):
             return _frame([command_id, "read_string", offset])
+        case Locate(offset, size, access):
+            return _frame([command_id, "locate", offset, size, access])
         case Call(name, args):
             return _frame([command_id, "call", name, list(args)])
         case ImportResponse(results):
@@ -389,6 +409,11 @@ def parse_command(value: Any) -> tuple[int, Command]:
     elif kind == "read_string":
         _expect(f, (int,), kind)
         command = ReadString(f[0])
+    elif kind == "locate":
+        _expect(f, (int, int, str), kind)
+        if f[2] not in LOCATE_ACCESS:
+            raise ProtocolError(f"locate: access must be read or write, got {_show(f[2])}")
+        command = Locate(f[0], f[1], f[2])
     elif kind == "call":
         _expect(f, (str, list), kind)
         command = Call(f[0], _numbers(f[1], "call arguments"))

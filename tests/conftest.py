@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import glob
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from beamr import _process
 
 FIXTURES = Path(__file__).resolve().parent.parent / "wasm_fixtures"
 
@@ -17,16 +20,40 @@ def wasm(name: str) -> bytes:
     return (FIXTURES / f"{name}.wasm").read_bytes()
 
 
-def child_pids() -> set[int]:
-    """Live (or zombie) children of this process, whichever thread started them."""
+def _children(pid: int) -> set[int]:
     pids: set[int] = set()
-    for path in glob.glob(f"/proc/{os.getpid()}/task/*/children"):
+    for path in glob.glob(f"/proc/{pid}/task/*/children"):
         try:
             with open(path) as f:
                 pids.update(int(p) for p in f.read().split())
         except OSError:
             continue
     return pids
+
+
+def child_pids() -> set[int]:
+    """Our workers, live or zombie: our children, whichever thread started them, and
+    the fork-server's children (it is not counted itself: it is shared by the session)."""
+    pids = _children(os.getpid())
+    server = _process.FORK_SERVER.pid
+    if server is not None and server in pids:
+        pids.discard(server)
+        pids |= _children(server)
+    return pids
+
+
+def gone(pids: set[int] | int, timeout: float = 5.0) -> bool:
+    """Whether these workers are gone (and reaped) within ``timeout``.
+
+    A forked worker is reaped by the fork-server once the parent released it, a
+    moment after the parent is done with it: wait for that, with a deadline."""
+    wanted = {pids} if isinstance(pids, int) else set(pids)
+    deadline = time.monotonic() + timeout
+    while wanted & child_pids():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.002)
+    return True
 
 
 @pytest.fixture(params=["asyncio", "trio"])
@@ -40,7 +67,33 @@ def no_leaked_workers() -> Iterator[None]:
     before = child_pids()
     yield
     leaked = child_pids() - before
-    assert not leaked, f"worker processes left behind: {sorted(leaked)}"
+    assert gone(leaked), f"worker processes left behind: {sorted(leaked & child_pids())}"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def fork_server_ends_last() -> Iterator[None]:
+    """At the end, the fork-server (if one was started) exits once shut down: it has
+    no worker left to wait for."""
+    yield
+    popen = _process.FORK_SERVER._popen
+    _process.FORK_SERVER.shutdown(timeout=10)
+    assert popen is None or popen.returncode is not None, "the fork-server did not exit"
+
+
+@pytest.fixture(params=["inline", "bulk"])
+def io_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Force every read/write (and snapshot) through one path: frames or bulk copies."""
+    import beamr.io
+    from beamr import _bulk
+
+    if request.param == "bulk":
+        if not _bulk.AVAILABLE:
+            pytest.skip("no process_vm_readv on this platform")
+        monkeypatch.setattr(beamr.io, "BULK_THRESHOLD", 0)
+    else:
+        monkeypatch.setattr(beamr.io, "BULK_THRESHOLD", 1 << 62)
+        monkeypatch.setattr(_bulk, "AVAILABLE", False)  # snapshots too
+    return str(request.param)
 
 
 def f32_round(x: float) -> float:

@@ -59,6 +59,10 @@ def main() -> int:
             sock.sendall(struct.pack(">I", 0xFFFFFFFF))
         elif mode == "unknown_reply":
             send([command[0], "bonjour"])
+        elif mode == "locate_unmapped":  # an address where nothing is mapped
+            send([command[0], "execution_result", 16, 1 << 20])
+        elif mode == "locate_malformed":
+            send([command[0], "execution_result", "here", -1])
     # then stay silent until the parent closes the connection or kills us
     while sock.recv(65536):
         pass

@@ -95,8 +95,12 @@ async def attempt(instance: beamr.Instance, op: tuple[Any, ...]) -> object:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(ops=operations)
-async def test_io_agrees_with_a_model_of_linear_memory(ops: list[tuple[Any, ...]]) -> None:
+async def test_io_agrees_with_a_model_of_linear_memory(
+    ops: list[tuple[Any, ...]], io_path: str
+) -> None:
+    """Through frames and through bulk copies alike (the ``io_path`` fixture)."""
     async with await beamr.start(wasm("edge")) as instance:
+        assert instance.bulk == (io_path == "bulk")
         memory = bytearray(await beamr.serialize(instance))
         assert len(memory) == PAGE
         for op in ops:

@@ -36,6 +36,7 @@ from beamr.protocol import (
     ImportRequest,
     ImportResponse,
     Init,
+    Locate,
     Ok,
     Output,
     ParentConnection,
@@ -192,6 +193,8 @@ COMMAND_EXAMPLES: list[tuple[Command, list[Any]]] = [
     (Write(12, b"\x00\xff" * 300), ["write", 12, b"\x00\xff" * 300]),
     (Write(0, b""), ["write", 0, b""]),
     (ReadString(MAX_ID), ["read_string", MAX_ID]),
+    (Locate(0, 0, "read"), ["locate", 0, 0, "read"]),
+    (Locate(MAX_ID, 1 << 40, "write"), ["locate", MAX_ID, 1 << 40, "write"]),
     (
         Call("add", [1, -2, MAX_ID, MIN_INT, 0.5, F32_TENTH, -0.0, math.inf]),
         ["call", "add", [1, -2, MAX_ID, MIN_INT, 0.5, F32_TENTH, -0.0, math.inf]],
@@ -526,6 +529,13 @@ BAD_COMMANDS = [
     [1, "read", 0, None],
     [1, "read", 0],
     [1, "read", 0, 4, 5],
+    # locate: offset, size, access
+    [1, "locate", 0, 4],
+    [1, "locate", 0, 4, "execute"],
+    [1, "locate", 0, 4, b"read"],
+    [1, "locate", "0", 4, "read"],
+    [1, "locate", 0, 4.0, "read"],
+    [1, "locate", 0, 4, "read", 1],
     # write: offset, data
     [1, "write", 0, "data"],
     [1, "write", "0", b"data"],

@@ -127,6 +127,11 @@ def test_bad_commands_get_errors_and_the_loop_goes_on(worker: Peer, value: Any) 
         (p.Call("id_i32", [1 << 40]), "bad_argument"),
         (p.Call("id_i32", []), "bad_argument"),
         (p.Deserialize(b"x" * 65537), "out_of_bounds"),
+        (p.Locate(-1, 4, "read"), "bad_argument"),
+        (p.Locate(0, -4, "write"), "bad_argument"),
+        (p.Locate(65535, 2, "write"), "out_of_bounds"),
+        (p.Locate(65537, 0, "read"), "out_of_bounds"),
+        (p.Locate(0, 1 << 40, "read"), "out_of_bounds"),
     ],
 )
 def test_the_worker_checks_everything_itself(worker: Peer, command: p.Command, kind: str) -> None:
@@ -137,6 +142,20 @@ def test_the_worker_checks_everything_itself(worker: Peer, command: p.Command, k
     assert isinstance(reply, p.Error)
     assert reply.kind == kind
     assert worker.request(p.Serialize()) == before
+
+
+def test_locate_answers_where_the_bytes_of_memory_are(worker: Peer) -> None:
+    """The bulk path's half in the worker: the address of the offset, and the size."""
+    import ctypes
+
+    assert worker.request(p.Write(100, b"located")) == p.Ok()
+    reply = worker.request(p.Locate(100, 7, "read"))
+    assert isinstance(reply, p.Result)
+    address, length = reply.values
+    assert length == 65536
+    # the in-process worker shares our address space: the bytes are right there
+    assert ctypes.string_at(address, 7) == b"located"
+    assert worker.request(p.Locate(65536, 0, "write")) == p.Result((address - 100 + 65536, length))
 
 
 def test_oversized_frame_gets_an_error_then_a_clean_close() -> None:

@@ -145,6 +145,8 @@ class Server:
             case p.Write(offset, data):
                 backend.write(offset, data)
                 return p.Ok()
+            case p.Locate(offset, size, access):
+                return p.Result(backend.locate(offset, size, access))
             case p.ReadString(offset):
                 return p.Result((backend.read_string(offset),))
             case p.Call(name, args):

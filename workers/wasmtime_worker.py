@@ -23,6 +23,7 @@ try:  # the unchecked call path: types are resolved once, not on every call
 except ImportError:  # pragma: no cover - another wasmtime-py layout: the checked path
     _UNCHECKED = False
 
+from workers import module_cache
 from workers.backend import CommandFailed, HostCall, Number
 
 WASM_MAGIC = b"\0asm"
@@ -114,6 +115,8 @@ class WasmtimeBackend:
         self._engine = wasmtime.Engine(config)
         self._store = wasmtime.Store(self._engine)
         self._fuel: int | None = fuel
+        #: whether the compiled module came from the cache
+        self.cache_hit = False
         self._stdout = bytearray()
         self._stderr = bytearray()
         if memory_bytes is not None:
@@ -121,10 +124,8 @@ class WasmtimeBackend:
         # Nothing runs yet; a deadline is armed before each call.
         self._store.set_epoch_deadline(1)
 
-        try:
-            module = wasmtime.Module(self._engine, binary)
-        except wasmtime.WasmtimeError as exc:
-            raise CommandFailed("invalid_module", _trap_message(exc)) from None
+        flags = {"memory64": True, "epoch_interruption": True, "consume_fuel": fuel is not None}
+        module = self._compile(binary, flags, options.get("cache_dir"))
 
         linker = wasmtime.Linker(self._engine)
         linker.allow_shadowing = True
@@ -188,6 +189,24 @@ class WasmtimeBackend:
                 self.prepare_call("_initialize", [])()
             except CommandFailed as exc:
                 raise CommandFailed("invalid_module", f"_initialize failed: {exc.text}") from None
+
+    def _compile(
+        self, binary: bytes, flags: Mapping[str, Any], cache_dir: str | None
+    ) -> wasmtime.Module:
+        """Load the module from the compiled-module cache, or compile (and cache) it."""
+        key = module_cache.cache_key(binary, flags) if cache_dir else ""
+        if cache_dir:
+            cached = module_cache.load(self._engine, cache_dir, key)
+            if cached is not None:
+                self.cache_hit = True
+                return cached
+        try:
+            module = wasmtime.Module(self._engine, binary)
+        except wasmtime.WasmtimeError as exc:
+            raise CommandFailed("invalid_module", _trap_message(exc)) from None
+        if cache_dir:
+            module_cache.store(cache_dir, key, module)
+        return module
 
     # ----------------------------------------------------------------------- WASI
 
@@ -370,6 +389,11 @@ class WasmtimeBackend:
         self._check(offset, len(data), length, "write")
         if data:
             ctypes.memmove(address + offset, data, len(data))
+
+    def locate(self, offset: int, size: int, access: str) -> tuple[int, int]:
+        address, length = self._view()
+        self._check(offset, size, length, access)
+        return address + offset, length
 
     def read_string(self, offset: int) -> bytes:
         address, length = self._view()

@@ -1,0 +1,134 @@
+"""The bulk path (``locate`` + a direct copy) moves the same bytes, with the same
+bounds, as the inline path; where the system refuses it, io falls back to frames;
+a worker that lies about its memory is a protocol violation.
+
+The property test of io against a model of memory runs on both paths too
+(tests/test_io_model.py, the ``io_path`` fixture).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import beamr
+import beamr.io
+from beamr import _bulk, _process, io
+
+from .conftest import wasm
+
+pytestmark = [
+    pytest.mark.anyio,
+    pytest.mark.skipif(not _bulk.AVAILABLE, reason="no process_vm_readv on this platform"),
+]
+
+ROGUE = str(Path(__file__).with_name("rogue_worker.py"))
+MiB = 1 << 20
+
+
+def pattern(size: int, seed: int = 0) -> bytes:
+    return (os.urandom(64) * (size // 64 + 1))[:size] if seed else bytes(range(256)) * (size // 256)
+
+
+async def test_large_io_takes_the_bulk_path_and_agrees_with_frames(monkeypatch: Any) -> None:
+    copies: list[str] = []
+    real_read, real_write = _bulk.read, _bulk.write
+    monkeypatch.setattr(_bulk, "read", lambda *a: copies.append("read") or real_read(*a))
+    monkeypatch.setattr(_bulk, "write", lambda *a: copies.append("write") or real_write(*a))
+    async with await beamr.start(wasm("calling")) as instance:
+        ptr = await io.malloc(instance, 4 * MiB)
+        data = pattern(4 * MiB, seed=1)
+        await io.write(instance, ptr, data)  # bulk
+        assert copies == ["write"]
+        assert await io.read(instance, ptr, len(data)) == data  # bulk
+        assert copies == ["write", "read"]
+        # the inline path sees the same bytes, piece by piece
+        for start in (0, 12345, 4 * MiB - 1000):
+            assert await io.read(instance, ptr + start, 1000) == data[start : start + 1000]
+        assert copies == ["write", "read"]  # small reads stayed inline
+        # and the wasm itself sees them: it sums the bytes
+        (total,) = await beamr.call(instance, "sum_bytes", [ptr, 100_000])
+        assert total % (1 << 32) == sum(data[:100_000]) % (1 << 32)
+
+
+@pytest.mark.parametrize("size", [beamr.io.BULK_THRESHOLD, 3 * MiB + 7])
+async def test_bounds_are_the_same_on_both_paths(io_path: str, size: int) -> None:
+    async with await beamr.start(wasm("big_memory")) as instance:
+        length = await io.size(instance)
+        # exactly up to the end: fine; one byte further: OutOfBounds, nothing written
+        await io.write(instance, length - size, b"\xaa" * size)
+        assert await io.read(instance, length - size, size) == b"\xaa" * size
+        before = await beamr.serialize(instance)
+        with pytest.raises(beamr.OutOfBounds):
+            await io.write(instance, length - size + 1, b"\xbb" * size)
+        with pytest.raises(beamr.OutOfBounds):
+            await io.read(instance, length - size + 1, size)
+        with pytest.raises(beamr.OutOfBounds):
+            await io.read(instance, length, size)
+        with pytest.raises(ValueError):
+            await io.read(instance, -1, size)
+        with pytest.raises(beamr.OutOfBounds):
+            await io.read(instance, 2**64 - 1, size)
+        assert await beamr.serialize(instance) == before
+
+
+async def test_snapshots_are_the_same_on_both_paths(io_path: str) -> None:
+    async with await beamr.start(wasm("big_memory")) as instance:
+        data = pattern(193 * 65536, seed=1)
+        await beamr.deserialize(instance, data)
+        assert await beamr.serialize(instance) == data
+        await beamr.deserialize(instance, b"\x01" * 1000)  # a smaller one: the rest stays
+        snapshot = await beamr.serialize(instance)
+        assert snapshot[:1000] == b"\x01" * 1000
+        assert snapshot[1000:] == data[1000:]
+        with pytest.raises(beamr.OutOfBounds, match="does not fit"):
+            await beamr.deserialize(instance, data + b"x")
+        assert await beamr.serialize(instance) == snapshot
+    async with await beamr.start(wasm("fac")) as instance:  # no memory at all
+        assert await beamr.serialize(instance) == b""
+
+
+async def test_bulk_io_inside_an_import_handler() -> None:
+    seen: list[bytes] = []
+
+    async def host_log(instance: beamr.Instance, ptr: int) -> None:
+        block = await io.malloc(instance, MiB)
+        await io.write(instance, block, pattern(MiB))
+        seen.append(await io.read(instance, block, MiB))
+        seen.append(await io.read_string(instance, ptr))
+        await io.free(instance, block)
+
+    async with await beamr.start(wasm("calling"), imports={"env": {"host_log": host_log}}) as w:
+        name = await io.write_string(w, "bulk")
+        await beamr.call(w, "log_greeting", [name])
+        assert seen[0] == pattern(MiB)
+        assert seen[1] == b"Hello, bulk!"
+
+
+async def test_a_refusing_system_falls_back_to_frames(monkeypatch: Any) -> None:
+    def refuse(*args: Any) -> None:
+        raise _bulk.Unavailable("process_vm_readv: EPERM")
+
+    monkeypatch.setattr(_bulk, "_copy", refuse)
+    async with await beamr.start(wasm("calling")) as instance:
+        assert instance.bulk
+        ptr = await io.malloc(instance, MiB)
+        data = pattern(MiB, seed=1)
+        await io.write(instance, ptr, data)
+        assert not instance.bulk  # switched off for good, the write still done inline
+        assert await io.read(instance, ptr, MiB) == data
+        assert len(await beamr.serialize(instance)) == await io.size(instance)
+
+
+@pytest.mark.parametrize("mode", ["locate_unmapped", "locate_malformed"])
+async def test_a_worker_lying_about_its_memory_is_a_violation(monkeypatch: Any, mode: str) -> None:
+    monkeypatch.setattr(_process, "WORKER_COMMAND", (sys.executable, ROGUE, mode))
+    async with await beamr.start(wasm("fac")) as instance:
+        with pytest.raises(beamr.ProtocolViolation):
+            await io.read(instance, 0, MiB)
+        with pytest.raises(beamr.WorkerCrashed):
+            await io.size(instance)

@@ -1,0 +1,115 @@
+"""The compiled-module cache: compile a module once, load it in ~0.1 ms afterwards.
+
+Entries live in a directory of the user's (``~/.cache/beamr`` by default; the parent
+chooses it and passes it in the ``init`` options), one file per module and engine
+configuration, named by a SHA-256 over the wasm bytes, the wasmtime version and the
+configuration flags that change the compiled code. A file holds a magic line, the
+SHA-256 of the payload and the payload (``Module.serialize``).
+
+Loading a compiled module runs native code from that file, so the cache is only
+trusted where nobody else can write: the directory must belong to this user and not
+be writable by group or others, and so must the file. A file that is corrupt,
+truncated, from another wasmtime or another configuration, or that wasmtime refuses,
+is a miss: the module is compiled again and the file rewritten (atomically: written
+aside, then renamed). Any problem with the cache itself (read-only, full, foreign
+owner) is a miss too, never an error: the cache only ever saves time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.metadata
+import os
+import stat
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import wasmtime
+
+MAGIC = b"beamr compiled module v1\n"
+_DIGEST = 32
+
+try:
+    WASMTIME_VERSION = importlib.metadata.version("wasmtime")
+except importlib.metadata.PackageNotFoundError:  # pragma: no cover - vendored wasmtime
+    WASMTIME_VERSION = "unknown"
+
+
+def cache_key(binary: bytes, flags: Mapping[str, Any]) -> str:
+    """The entry name for ``binary`` compiled with these engine flags."""
+    h = hashlib.sha256()
+    h.update(f"wasmtime {WASMTIME_VERSION}\n".encode())
+    for name in sorted(flags):
+        h.update(f"{name}={flags[name]!r}\n".encode())
+    h.update(binary)
+    return h.hexdigest()
+
+
+def _private(st: os.stat_result) -> bool:
+    return st.st_uid == os.getuid() and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+def _directory(path: str) -> Path | None:
+    """The cache directory, created private if missing; None if it is not safe."""
+    directory = Path(path)
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = directory.stat()
+    except OSError:
+        return None
+    return directory if stat.S_ISDIR(info.st_mode) and _private(info) else None
+
+
+def load(engine: wasmtime.Engine, path: str, key: str) -> wasmtime.Module | None:
+    """The cached module, or None (a miss) if absent, unsafe, damaged or refused."""
+    directory = _directory(path)
+    if directory is None:
+        return None
+    entry = directory / f"{key}.cwasm"
+    try:
+        fd = os.open(entry, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        with os.fdopen(fd, "rb") as f:
+            if not _private(os.fstat(f.fileno())):
+                return None
+            data = f.read()
+    except OSError:
+        return None
+    head = len(MAGIC) + _DIGEST
+    if len(data) <= head or not data.startswith(MAGIC):
+        return None
+    payload = memoryview(data)[head:]
+    if hashlib.sha256(payload).digest() != data[len(MAGIC) : head]:
+        return None
+    try:
+        return wasmtime.Module.deserialize(engine, bytes(payload))
+    except Exception:  # another engine configuration or wasmtime build
+        return None
+
+
+def store(path: str, key: str, module: wasmtime.Module) -> bool:
+    """Write the entry (best effort); whether it was written."""
+    directory = _directory(path)
+    if directory is None:
+        return False
+    try:
+        payload = module.serialize()
+        fd, temp = tempfile.mkstemp(prefix=f".{key}.", dir=directory)
+    except Exception:
+        return False
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(MAGIC)
+            f.write(hashlib.sha256(payload).digest())
+            f.write(payload)
+        os.replace(temp, directory / f"{key}.cwasm")
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        return False
+    return True

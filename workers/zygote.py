@@ -1,0 +1,198 @@
+"""``python -m workers.zygote --fd N``: the fork-server.
+
+Starting a worker with ``subprocess`` costs a Python start plus the import of
+wasmtime, msgpack and the worker (60-150 ms). The zygote pays that once: it imports
+everything a worker needs, then forks one worker per request (a few ms), which
+inherits the imports copy-on-write.
+
+Requests arrive on the control socket ``--fd``: a one-byte message (``b"S"``) with
+three descriptors attached, the worker's end of its protocol socket, the read end of
+its interrupt pipe and the write end of a status pipe. The zygote forks; the child
+keeps only its two descriptors and becomes an ordinary worker
+(:func:`workers.server.main`). The zygote sends ``hello`` (magic + pid) with a pidfd
+of the child over the child's protocol socket, so the parent holds a handle that
+can never name another process, and closes its copies.
+
+When a worker exits, the zygote writes its exit status (4 bytes, signed: ``-N`` for
+signal N, as :mod:`subprocess` reports it) to its status pipe, but does not reap it
+yet: a zombie keeps its pid, so the parent may still address the process by pid
+(``process_vm_readv``). It reaps the worker once the parent closes the status pipe's
+read end (it is done with that worker). EOF on the control socket (the parent is
+gone or shut the zygote down) makes the zygote exit; its workers live on until their
+own parent ends them.
+
+Fork hazard: the zygote never creates a wasmtime engine or compiles (no thread pool
+may exist at fork time), and checks that it is single-threaded before each fork.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import os
+import select
+import socket
+import struct
+import sys
+import threading
+import traceback
+
+# Everything a worker imports, imported once here and shared copy-on-write.
+import msgpack  # noqa: F401
+import wasmtime  # noqa: F401
+
+with contextlib.suppress(Exception):  # the sandbox's seccomp binding (18 ms to import)
+    import pyseccomp  # noqa: F401
+
+from beamr import protocol  # noqa: F401
+from workers import module_cache, probe, sandbox, server, wasmtime_worker  # noqa: F401
+
+HELLO = struct.Struct(">4sI")
+HELLO_MAGIC = b"bmrZ"
+SPAWN = b"S"
+STATUS = struct.Struct(">i")
+
+
+def threads() -> int:
+    return len(os.listdir("/proc/self/task"))
+
+
+class Child:
+    def __init__(self, pid: int, pidfd: int, status_fd: int) -> None:
+        self.pid = pid
+        self.pidfd = pidfd
+        self.status_fd = status_fd
+        self.exited = False
+        self.released = False
+
+
+class Zygote:
+    def __init__(self, control: socket.socket) -> None:
+        self.control = control
+        self.poll = select.epoll()
+        self.children: dict[int, Child] = {}  # by pidfd and by status fd
+
+    def serve(self) -> None:
+        """Fork on request; after EOF on the control socket, until no worker is left."""
+        self.poll.register(self.control.fileno(), select.EPOLLIN)
+        accepting = True
+        while accepting or self.children:
+            for fd, events in self.poll.poll():
+                if accepting and fd == self.control.fileno():
+                    if not self.accept():
+                        accepting = False
+                        self.poll.unregister(fd)
+                    continue
+                child = self.children.get(fd)
+                if child is None:
+                    continue
+                if fd == child.pidfd and events & select.EPOLLIN:
+                    self.exited(child)
+                elif fd == child.status_fd and events & (select.EPOLLERR | select.EPOLLHUP):
+                    child.released = True
+                    self.poll.unregister(fd)
+                if child.exited and child.released:
+                    self.reap(child)
+
+    def accept(self) -> bool:
+        try:
+            data, fds, _, _ = socket.recv_fds(self.control, 16, 3)
+        except InterruptedError:
+            return True
+        if not data:
+            return False  # the parent is gone
+        if data != SPAWN or len(fds) != 3:
+            for fd in fds:
+                os.close(fd)
+            return True
+        sock_fd, interrupt_fd, status_fd = fds
+        try:
+            self.fork(sock_fd, interrupt_fd, status_fd)
+        finally:
+            os.close(sock_fd)
+            os.close(interrupt_fd)
+        return True
+
+    def fork(self, sock_fd: int, interrupt_fd: int, status_fd: int) -> None:
+        if threads() != 1:  # never fork with a thread around (see the module docstring)
+            print("beamr zygote: not single-threaded; refusing to fork", file=sys.stderr)
+            os.close(status_fd)
+            return
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            print(f"beamr zygote: fork failed: {exc}", file=sys.stderr)
+            os.close(status_fd)
+            return
+        if pid == 0:
+            self.become_worker(sock_fd, interrupt_fd)
+        pidfd = os.pidfd_open(pid)
+        try:
+            with socket.socket(fileno=os.dup(sock_fd)) as sock:
+                socket.send_fds(sock, [HELLO.pack(HELLO_MAGIC, pid)], [pidfd])
+        except OSError:
+            pass  # the parent gave up on this worker: it sees EOF and ends it
+        child = Child(pid, pidfd, status_fd)
+        self.children[pidfd] = self.children[status_fd] = child
+        self.poll.register(pidfd, select.EPOLLIN)
+        self.poll.register(status_fd, 0)  # EPOLLERR: the parent closed its end
+
+    def exited(self, child: Child) -> None:
+        self.poll.unregister(child.pidfd)
+        child.exited = True
+        result = os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)
+        code = 0
+        if result is not None:
+            code = -result.si_status if result.si_code != os.CLD_EXITED else result.si_status
+        if not child.released:
+            try:
+                os.write(child.status_fd, STATUS.pack(code))
+            except OSError:
+                child.released = True
+
+    def reap(self, child: Child) -> None:
+        os.waitpid(child.pid, 0)
+        del self.children[child.pidfd], self.children[child.status_fd]
+        if not child.released:
+            self.poll.unregister(child.status_fd)
+        os.close(child.pidfd)
+        os.close(child.status_fd)
+
+    def become_worker(self, sock_fd: int, interrupt_fd: int) -> None:
+        """In the child: keep two descriptors, a session of its own, then serve."""
+        code = 70
+        try:
+            os.setsid()
+            # fds 3 and 4 become the worker's; every other inherited one is closed
+            sock_copy, interrupt_copy = os.dup(sock_fd), os.dup(interrupt_fd)
+            os.dup2(sock_copy, 3)
+            os.dup2(interrupt_copy, 4)
+            os.closerange(5, os.sysconf("SC_OPEN_MAX"))
+            code = server.main(3, 4)
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m workers.zygote", description=__doc__)
+    parser.add_argument("--fd", type=int, required=True)
+    args = parser.parse_args(argv)
+    control = socket.socket(fileno=args.fd)
+    control.setblocking(True)
+    assert threading.active_count() == 1
+    # Objects that exist now are shared by every worker: keep the collector (and its
+    # reference count writes) off them, so the pages stay shared.
+    gc.freeze()
+    Zygote(control).serve()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
