@@ -1,0 +1,149 @@
+"""The fork-server: workers forked from a zygote that imported everything once."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import struct
+from typing import Any
+
+import anyio
+import pytest
+
+import beamr
+from beamr import _process, io
+
+from .conftest import gone, wasm
+
+pytestmark = [
+    pytest.mark.anyio,
+    pytest.mark.skipif(not _process.FORK_SUPPORTED, reason="no fork-server on this platform"),
+]
+
+
+def ppid(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
+
+
+@pytest.fixture
+def forking(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_process, "METHOD", "fork")
+
+
+async def test_workers_are_forked_by_the_fork_server(forking: None) -> None:
+    async with await beamr.start(wasm("calling")) as instance:
+        assert isinstance(instance._process, _process.ForkedWorker)
+        server = _process.FORK_SERVER.pid
+        assert server is not None
+        assert ppid(instance.pid) == server
+        assert ppid(server) == os.getpid()
+        assert await beamr.call(instance, "add", [2, 3]) == [5]
+        # a worker of its own: own session, only its two descriptors beyond stdio
+        assert os.getsid(instance.pid) == instance.pid
+        targets = {
+            int(fd): os.readlink(f"/proc/{instance.pid}/fd/{fd}")
+            for fd in os.listdir(f"/proc/{instance.pid}/fd")
+        }
+        assert targets[3].startswith("socket:")
+        assert targets[4].startswith("pipe:")
+        # nothing else of ours: stdio, and wasmtime's own memory image (a memfd)
+        assert all(fd <= 4 or "memfd:" in target for fd, target in targets.items())
+
+
+async def test_many_concurrent_forks_are_distinct_workers(forking: None) -> None:
+    instances: list[beamr.Instance] = []
+
+    async def one() -> None:
+        instances.append(await beamr.start(wasm("edge")))
+
+    try:
+        async with anyio.create_task_group() as tg:
+            for _ in range(40):
+                tg.start_soon(one)
+        assert len({i.pid for i in instances}) == 40
+        for n, instance in enumerate(instances):
+            assert await beamr.call(instance, "id_i32", [n]) == [n]
+    finally:
+        async with anyio.create_task_group() as tg:
+            for instance in instances:
+                tg.start_soon(instance.aclose)
+
+
+async def test_exit_codes_come_through_the_fork_server(forking: None) -> None:
+    instance = await beamr.start(wasm("edge"))
+    os.kill(instance.pid, signal.SIGKILL)
+    with pytest.raises(beamr.WorkerCrashed) as caught:
+        await io.size(instance)
+    assert caught.value.exitcode == -signal.SIGKILL
+    await beamr.stop(instance)
+    assert gone(instance.pid)
+    clean = await beamr.start(wasm("edge"))
+    await beamr.stop(clean)
+    assert clean._process.returncode == 0
+
+
+async def test_fork_server_death_spares_its_workers(forking: None) -> None:
+    """Kill the fork-server: live workers go on (io, bulk io falls back to frames as
+    their pids are no longer reserved), stop cleanly; the next start gets a new one."""
+    async with await beamr.start(wasm("calling")) as survivor:
+        server = _process.FORK_SERVER.pid
+        assert server is not None
+        os.kill(server, signal.SIGKILL)
+        assert await beamr.call(survivor, "add", [1, 2]) == [3]
+        data = os.urandom(1 << 20)
+        ptr = await io.malloc(survivor, len(data))
+        await io.write(survivor, ptr, data)
+        assert await io.read(survivor, ptr, len(data)) == data
+        assert not survivor._process.pinned
+        async with await beamr.start(wasm("fac")) as fresh:
+            assert _process.FORK_SERVER.pid not in (None, server)
+            assert isinstance(fresh._process, _process.ForkedWorker)
+            assert await beamr.call(fresh, "fac", [4.0]) == [24.0]
+    # stopped: it exited (its status went with the fork-server; the pidfd told us)
+    assert survivor._process.returncode == _process.UNKNOWN_EXIT
+
+
+async def test_unavailable_fork_server_falls_back_to_spawning(
+    forking: None, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    def refuse(fds: list[int]) -> None:
+        raise _process.ForkServerUnavailable("no zygote today")
+
+    monkeypatch.setattr(_process.FORK_SERVER, "request", refuse)
+    with caplog.at_level(logging.WARNING, logger="beamr"):
+        async with await beamr.start(wasm("fac")) as instance:
+            assert isinstance(instance._process, _process.SpawnedWorker)
+            assert ppid(instance.pid) == os.getpid()
+            assert await beamr.call(instance, "fac", [3.0]) == [6.0]
+    assert any("no zygote today" in r.getMessage() for r in caplog.records)
+
+
+async def test_process_method_spawns(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_process, "METHOD", "process")
+    async with await beamr.start(wasm("fac")) as instance:
+        assert isinstance(instance._process, _process.SpawnedWorker)
+        assert await beamr.call(instance, "fac", [3.0]) == [6.0]
+
+
+@pytest.mark.parametrize(
+    "hello",
+    [b"", b"bmr", b"nope\0\0\0\1", struct.pack(">4sI", b"bmrZ", 0)],
+    ids=["eof", "short", "magic", "pid0"],
+)
+async def test_a_bad_hello_is_refused(hello: bytes) -> None:
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        ours.setblocking(False)
+        r, w = os.pipe()
+        try:
+            if hello:
+                socket.send_fds(theirs, [hello], [r])
+            theirs.shutdown(socket.SHUT_WR)
+            with pytest.raises(_process.ForkServerUnavailable):
+                await _process._receive_hello(ours)
+        finally:
+            os.close(r)
+            os.close(w)
