@@ -390,7 +390,7 @@ class ForkServer:
         return popen.pid if popen is not None and popen.poll() is None else None
 
     def _start(self) -> None:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             popen = subprocess.Popen(
                 [WORKER_COMMAND[0], "-m", "workers.zygote", "--fd", str(theirs.fileno())],
@@ -409,8 +409,11 @@ class ForkServer:
         self._popen, self._sock = popen, ours
         logger.info("fork-server %d started", popen.pid)
 
-    def request(self, fds: list[int]) -> None:
-        """Ask for one worker on these descriptors (socket, interrupt, status)."""
+    def request(self, fds: list[int], hint: bytes = b"") -> None:
+        """Ask for one worker on these descriptors (socket, interrupt, status).
+
+        ``hint`` (msgpack: digest, limits, cache_dir) names the module it will run,
+        so that the fork-server can fork it with that module already compiled."""
         with self._lock:
             for attempt in (1, 2):
                 try:
@@ -418,7 +421,7 @@ class ForkServer:
                         self._shutdown_locked(0)
                         self._start()
                     assert self._sock is not None
-                    socket.send_fds(self._sock, [_SPAWN], fds)
+                    socket.send_fds(self._sock, [_SPAWN + hint], fds)
                     return
                 except OSError as exc:
                     self._shutdown_locked(0)
@@ -477,7 +480,7 @@ async def _receive_hello(sock: socket.socket) -> tuple[int, int]:
     return pid, fds[0]
 
 
-async def fork() -> ForkedWorker:
+async def fork(hint: bytes = b"") -> ForkedWorker:
     """A worker forked by the fork-server; ForkServerUnavailable if it cannot be had."""
     parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     interrupt_read, interrupt_write = os.pipe()
@@ -485,7 +488,7 @@ async def fork() -> ForkedWorker:
     ours = [interrupt_write, status_read]
     try:
         try:
-            FORK_SERVER.request([child_sock.fileno(), interrupt_read, status_write])
+            FORK_SERVER.request([child_sock.fileno(), interrupt_read, status_write], hint)
         finally:
             child_sock.close()
             os.close(interrupt_read)
@@ -503,11 +506,11 @@ async def fork() -> ForkedWorker:
     return ForkedWorker(pid, pidfd, parent_sock, interrupt_write, status_read)
 
 
-async def start_worker() -> WorkerProcess:
+async def start_worker(hint: bytes = b"") -> WorkerProcess:
     """A new worker, forked when possible (see :data:`METHOD`), else spawned."""
     if METHOD == "fork" and WORKER_COMMAND == DEFAULT_WORKER_COMMAND:
         try:
-            return await fork()
+            return await fork(hint)
         except ForkServerUnavailable as exc:
             logger.warning("fork-server unavailable (%s); spawning the worker instead", exc)
     return spawn()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import hashlib
 import inspect
 import logging
 import os
@@ -25,6 +26,7 @@ from typing import Any, TypeVar
 
 import anyio
 import anyio.abc
+import msgpack
 
 from beamr import _bulk, _process
 from beamr import protocol as p
@@ -581,7 +583,14 @@ async def start(
         "cache_dir": module_cache_dir(),
     }
 
-    process = await _process.start_worker()
+    hint = msgpack.packb(
+        {
+            "digest": hashlib.sha256(data).digest(),
+            "limits": options["limits"],
+            "cache_dir": options["cache_dir"],
+        }
+    )
+    process = await _process.start_worker(hint)
     instance: Instance | None = None
     try:
         assert process.sock is not None

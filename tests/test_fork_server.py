@@ -109,7 +109,7 @@ async def test_fork_server_death_spares_its_workers(forking: None) -> None:
 async def test_unavailable_fork_server_falls_back_to_spawning(
     forking: None, monkeypatch: pytest.MonkeyPatch, caplog: Any
 ) -> None:
-    def refuse(fds: list[int]) -> None:
+    def refuse(fds: list[int], hint: bytes = b"") -> None:
         raise _process.ForkServerUnavailable("no zygote today")
 
     monkeypatch.setattr(_process.FORK_SERVER, "request", refuse)
@@ -147,3 +147,38 @@ async def test_a_bad_hello_is_refused(hello: bytes) -> None:
         finally:
             os.close(r)
             os.close(w)
+
+
+def unique(binary: bytes) -> bytes:
+    """The same module with a custom section of random bytes: a module never seen."""
+    name = b"beamr-test"
+    payload = bytes([len(name)]) + name + os.urandom(16)
+    return binary + bytes([0, len(payload)]) + payload
+
+
+async def module_source(instance: beamr.Instance) -> str:
+    from beamr import protocol
+
+    reply = await instance.request(protocol.Probe("module_source"))
+    assert isinstance(reply, protocol.Result)
+    return str(reply.values[0])
+
+
+async def test_compiled_modules_come_from_the_fork_server(
+    forking: None, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """First start: compiled (and cached); next: the fork-server loaded it from the
+    cache before forking; other limits: another engine configuration, same story."""
+    monkeypatch.setenv("BEAMR_CACHE_DIR", str(tmp_path))
+    binary = unique(wasm("calling"))
+    sources = []
+    for limits in (None, None, None, beamr.Limits(fuel=10**6), beamr.Limits(fuel=10**6)):
+        async with await beamr.start(binary, limits=limits) as instance:
+            sources.append(await module_source(instance))
+            assert await beamr.call(instance, "fac", [5.0]) == [120.0]
+            ptr = await io.write_string(instance, "zygote")
+            assert await io.read_string(instance, ptr) == b"zygote"
+    assert sources == ["compiled", "fork-server", "fork-server", "compiled", "fork-server"]
+    monkeypatch.setenv("BEAMR_CACHE_DIR", "")
+    async with await beamr.start(binary) as instance:
+        assert await module_source(instance) == "compiled"

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import beamr
+from beamr import _process
 from beamr.instance import module_cache_dir
 
 from .conftest import wasm
@@ -18,6 +19,9 @@ pytestmark = pytest.mark.anyio
 
 @pytest.fixture
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh cache directory. Workers are spawned here: a fork-server may hold the
+    module compiled already (tests/test_fork_server.py covers that path)."""
+    monkeypatch.setattr(_process, "METHOD", "process")
     directory = tmp_path / "cache"
     monkeypatch.setenv("BEAMR_CACHE_DIR", str(directory))
     return directory

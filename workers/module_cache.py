@@ -38,13 +38,14 @@ except importlib.metadata.PackageNotFoundError:  # pragma: no cover - vendored w
     WASMTIME_VERSION = "unknown"
 
 
-def cache_key(binary: bytes, flags: Mapping[str, Any]) -> str:
-    """The entry name for ``binary`` compiled with these engine flags."""
+def cache_key(digest: bytes, flags: Mapping[str, Any]) -> str:
+    """The entry name for the module whose SHA-256 is ``digest``, compiled with these
+    engine flags by this wasmtime."""
     h = hashlib.sha256()
     h.update(f"wasmtime {WASMTIME_VERSION}\n".encode())
     for name in sorted(flags):
         h.update(f"{name}={flags[name]!r}\n".encode())
-    h.update(binary)
+    h.update(digest)
     return h.hexdigest()
 
 

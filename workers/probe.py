@@ -39,7 +39,8 @@ def _attempt(action: str) -> str:
 
 
 def run(what: str) -> str:
-    """``what`` is one of open, socket, execve, fork, or pid."""
+    """``what`` is one of open, socket, execve, fork, or pid (and, answered by the
+    server, module_source: where the instance's compiled module came from)."""
     if what == "pid":
         return str(os.getpid())
     return _attempt(what)

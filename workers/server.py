@@ -133,6 +133,8 @@ class Server:
         if isinstance(command, p.ImportResponse | p.ImportError_):
             raise CommandFailed("bad_command", "no import is waiting for an answer")
         if isinstance(command, p.Probe):
+            if command.what == "module_source" and self.backend is not None:
+                return p.Result((str(getattr(self.backend, "module_source", "")),))
             return p.Result((probe.run(command.what),))
         backend = self.backend
         if backend is None:

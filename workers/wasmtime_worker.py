@@ -9,6 +9,7 @@ negative offsets), converts values by signature, and maps wasmtime's exceptions 
 from __future__ import annotations
 
 import ctypes
+import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -47,6 +48,30 @@ _libc = ctypes.CDLL(None)
 _memchr = _libc.memchr
 _memchr.restype = ctypes.c_void_p
 _memchr.argtypes = (ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t)
+
+
+#: (cache key, engine, module) compiled by the fork-server before it forked this
+#: worker: used when the worker's own module has that key (see workers/zygote.py)
+PRELOADED: tuple[str, wasmtime.Engine, wasmtime.Module] | None = None
+
+
+def engine_flags(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The engine settings that change compiled code, from the ``init`` options."""
+    limits = options.get("limits") or {}
+    return {
+        "memory64": True,
+        "epoch_interruption": True,
+        "consume_fuel": limits.get("fuel") is not None,
+    }
+
+
+def make_engine(flags: Mapping[str, Any], *, parallel: bool) -> wasmtime.Engine:
+    config = wasmtime.Config()
+    config.wasm_memory64 = bool(flags["memory64"])
+    config.epoch_interruption = bool(flags["epoch_interruption"])
+    config.consume_fuel = bool(flags["consume_fuel"])
+    config.parallel_compilation = parallel
+    return wasmtime.Engine(config)
 
 
 def type_char(valtype: wasmtime.ValType) -> str:
@@ -107,25 +132,26 @@ class WasmtimeBackend:
         fuel = limits.get("fuel")
         memory_bytes = limits.get("memory_bytes")
 
-        config = wasmtime.Config()
-        config.wasm_memory64 = True
-        config.epoch_interruption = True
-        config.consume_fuel = fuel is not None
-        config.parallel_compilation = bool(options.get("parallel_compilation", True))
-        self._engine = wasmtime.Engine(config)
+        flags = engine_flags(options)
+        cache_dir = options.get("cache_dir")
+        key = module_cache.cache_key(hashlib.sha256(binary).digest(), flags)
+        #: where the compiled module came from: "fork-server", "cache" or "compiled"
+        self.module_source = "compiled"
+        if PRELOADED is not None and PRELOADED[0] == key:
+            _, self._engine, module = PRELOADED  # compiled in the fork-server, shared
+            self.module_source = "fork-server"
+        else:
+            parallel = bool(options.get("parallel_compilation", True))
+            self._engine = make_engine(flags, parallel=parallel)
+            module = self._compile(binary, key, cache_dir)
         self._store = wasmtime.Store(self._engine)
         self._fuel: int | None = fuel
-        #: whether the compiled module came from the cache
-        self.cache_hit = False
         self._stdout = bytearray()
         self._stderr = bytearray()
         if memory_bytes is not None:
             self._store.set_limits(memory_size=memory_bytes)
         # Nothing runs yet; a deadline is armed before each call.
         self._store.set_epoch_deadline(1)
-
-        flags = {"memory64": True, "epoch_interruption": True, "consume_fuel": fuel is not None}
-        module = self._compile(binary, flags, options.get("cache_dir"))
 
         linker = wasmtime.Linker(self._engine)
         linker.allow_shadowing = True
@@ -190,15 +216,12 @@ class WasmtimeBackend:
             except CommandFailed as exc:
                 raise CommandFailed("invalid_module", f"_initialize failed: {exc.text}") from None
 
-    def _compile(
-        self, binary: bytes, flags: Mapping[str, Any], cache_dir: str | None
-    ) -> wasmtime.Module:
+    def _compile(self, binary: bytes, key: str, cache_dir: str | None) -> wasmtime.Module:
         """Load the module from the compiled-module cache, or compile (and cache) it."""
-        key = module_cache.cache_key(binary, flags) if cache_dir else ""
         if cache_dir:
             cached = module_cache.load(self._engine, cache_dir, key)
             if cached is not None:
-                self.cache_hit = True
+                self.module_source = "cache"
                 return cached
         try:
             module = wasmtime.Module(self._engine, binary)

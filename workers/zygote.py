@@ -5,8 +5,9 @@ wasmtime, msgpack and the worker (60-150 ms). The zygote pays that once: it impo
 everything a worker needs, then forks one worker per request (a few ms), which
 inherits the imports copy-on-write.
 
-Requests arrive on the control socket ``--fd``: a one-byte message (``b"S"``) with
-three descriptors attached, the worker's end of its protocol socket, the read end of
+Requests arrive on the control socket ``--fd`` (``SOCK_SEQPACKET``): a message
+``b"S"`` + msgpack ``{digest, limits, cache_dir}`` (a hint: which module the worker
+will run) with three descriptors attached, the worker's end of its protocol socket, the read end of
 its interrupt pipe and the write end of a status pipe. The zygote forks; the child
 keeps only its two descriptors and becomes an ordinary worker
 (:func:`workers.server.main`). The zygote sends ``hello`` (magic + pid) with a pidfd
@@ -21,8 +22,15 @@ read end (it is done with that worker). EOF on the control socket (the parent is
 gone or shut the zygote down) makes the zygote exit; its workers live on until their
 own parent ends them.
 
-Fork hazard: the zygote never creates a wasmtime engine or compiles (no thread pool
-may exist at fork time), and checks that it is single-threaded before each fork.
+Compiled modules: when the hint names a module already in the compiled-module cache
+(:mod:`workers.module_cache`), the zygote loads it once, with an engine of the right
+configuration, and keeps it (the most recent ``MODULES`` of them); a worker forked
+for it finds it in :data:`workers.wasmtime_worker.PRELOADED` and uses it if its own
+module has the same key: no engine to build, no code to load, the code pages shared.
+
+Fork hazard: the zygote never compiles (a parallel compile starts a thread pool, and
+a child forked after that hangs); it only deserializes, with engines configured
+without parallel compilation, and checks that it is single-threaded before each fork.
 """
 
 from __future__ import annotations
@@ -39,8 +47,8 @@ import threading
 import traceback
 
 # Everything a worker imports, imported once here and shared copy-on-write.
-import msgpack  # noqa: F401
-import wasmtime  # noqa: F401
+import msgpack
+import wasmtime
 
 with contextlib.suppress(Exception):  # the sandbox's seccomp binding (18 ms to import)
     import pyseccomp  # noqa: F401
@@ -52,6 +60,9 @@ HELLO = struct.Struct(">4sI")
 HELLO_MAGIC = b"bmrZ"
 SPAWN = b"S"
 STATUS = struct.Struct(">i")
+#: compiled modules kept for forking, most recently used
+MODULES = 16
+Preloaded = tuple[str, wasmtime.Engine, wasmtime.Module]
 
 
 def threads() -> int:
@@ -72,6 +83,8 @@ class Zygote:
         self.control = control
         self.poll = select.epoll()
         self.children: dict[int, Child] = {}  # by pidfd and by status fd
+        self.engines: dict[tuple[tuple[str, object], ...], wasmtime.Engine] = {}
+        self.modules: dict[str, Preloaded] = {}  # insertion order: least recent first
 
     def serve(self) -> None:
         """Fork on request; after EOF on the control socket, until no worker is left."""
@@ -97,24 +110,56 @@ class Zygote:
 
     def accept(self) -> bool:
         try:
-            data, fds, _, _ = socket.recv_fds(self.control, 16, 3)
+            data, fds, _, _ = socket.recv_fds(self.control, 1 << 16, 3)
         except InterruptedError:
             return True
         if not data:
             return False  # the parent is gone
-        if data != SPAWN or len(fds) != 3:
+        if data[:1] != SPAWN or len(fds) != 3:
             for fd in fds:
                 os.close(fd)
             return True
         sock_fd, interrupt_fd, status_fd = fds
         try:
-            self.fork(sock_fd, interrupt_fd, status_fd)
+            self.fork(sock_fd, interrupt_fd, status_fd, self.preload(data[1:]))
         finally:
             os.close(sock_fd)
             os.close(interrupt_fd)
         return True
 
-    def fork(self, sock_fd: int, interrupt_fd: int, status_fd: int) -> None:
+    def preload(self, hint: bytes) -> Preloaded | None:
+        """The compiled module the hint names, loaded from the cache once; or None."""
+        try:
+            options = msgpack.unpackb(hint) if hint else None
+            if not isinstance(options, dict):
+                return None
+            digest, cache_dir = options.get("digest"), options.get("cache_dir")
+            if type(digest) is not bytes or len(digest) != 32 or not isinstance(cache_dir, str):
+                return None
+            flags = wasmtime_worker.engine_flags(options)
+            key = module_cache.cache_key(digest, flags)
+            entry = self.modules.pop(key, None)
+            if entry is None:
+                engine_key = tuple(sorted(flags.items()))
+                engine = self.engines.get(engine_key)
+                if engine is None:
+                    engine = wasmtime_worker.make_engine(flags, parallel=False)
+                    self.engines[engine_key] = engine
+                module = module_cache.load(engine, cache_dir, key)
+                if module is None:
+                    return None  # not compiled yet: the worker compiles and caches it
+                entry = (key, engine, module)
+            self.modules[key] = entry
+            while len(self.modules) > MODULES:
+                del self.modules[next(iter(self.modules))]
+            return entry
+        except Exception as exc:  # a hint is only a hint
+            print(f"beamr zygote: could not preload a module: {exc}", file=sys.stderr)
+            return None
+
+    def fork(
+        self, sock_fd: int, interrupt_fd: int, status_fd: int, preloaded: Preloaded | None
+    ) -> None:
         if threads() != 1:  # never fork with a thread around (see the module docstring)
             print("beamr zygote: not single-threaded; refusing to fork", file=sys.stderr)
             os.close(status_fd)
@@ -126,6 +171,7 @@ class Zygote:
             os.close(status_fd)
             return
         if pid == 0:
+            wasmtime_worker.PRELOADED = preloaded
             self.become_worker(sock_fd, interrupt_fd)
         pidfd = os.pidfd_open(pid)
         try:
