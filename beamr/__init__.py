@@ -32,6 +32,7 @@ from beamr.errors import (
     WorkerCrashed,
 )
 from beamr.instance import Instance, start
+from beamr.pool import Pool
 from beamr.types import Export, Import, Limits, Output, WasiConfig
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "MissingImport",
     "OutOfBounds",
     "Output",
+    "Pool",
     "ProtocolViolation",
     "Trap",
     "WasiConfig",

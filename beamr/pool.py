@@ -1,0 +1,233 @@
+"""A pool of warm instances of one module, for services that serve many requests.
+
+::
+
+    async with beamr.Pool(binary, size=8) as pool:       # 8 instances kept warm
+        async with pool.instance() as wasm:              # a checkout: instant when warm
+            await beamr.call(wasm, "handle", [...])
+
+Each checkout gets an instance nobody else is using. By default (``max_uses=1``)
+every checkout gets a fresh instance, so nothing a request leaves in memory reaches
+the next one; the pool stops it on return and keeps ``size`` fresh ones started in
+the background. ``max_uses=N`` reuses an instance for N checkouts (``None``: no
+limit) before replacing it.
+
+An instance is never handed out again, and is replaced, when the block using it
+raised (including cancellation and :class:`~beamr.CallTimeout`: it may have been
+left mid-way), when its worker crashed, or when the block stopped it. A start
+failure reaches the caller: when the pool opens (an invalid module raises
+:class:`~beamr.InvalidModule` there), and later at a checkout, while the pool retries
+with a growing delay. Closing the pool stops every idle instance at once and every
+checked-out one when its block ends; checkouts after that raise
+:class:`~beamr.InstanceClosed`. No worker outlives the pool.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import TracebackType
+from typing import Any
+
+import anyio
+import anyio.abc
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from beamr.errors import InstanceClosed
+from beamr.instance import ImportMap, Instance, start
+from beamr.types import Limits, WasiConfig
+
+__all__ = ["Pool"]
+
+#: delays between start attempts after a failure, seconds
+RETRY_MIN = 0.05
+RETRY_MAX = 5.0
+
+
+class Pool:
+    """Warm instances of one module; see the module documentation.
+
+    ``size``: instances kept started and idle (at least 1). ``max_uses``: checkouts
+    an instance serves before it is replaced (1: a fresh instance each time;
+    ``None``: no limit). ``imports``, ``wasi`` and ``limits`` are passed to
+    :func:`beamr.start` for every instance.
+    """
+
+    def __init__(
+        self,
+        binary: bytes | bytearray | memoryview,
+        *,
+        size: int = 4,
+        max_uses: int | None = 1,
+        imports: ImportMap | None = None,
+        wasi: bool | WasiConfig | None = None,
+        limits: Limits | None = None,
+    ) -> None:
+        if isinstance(binary, str) or not isinstance(binary, bytes | bytearray | memoryview):
+            raise TypeError(f"the module must be bytes-like, got {type(binary).__name__}")
+        if type(size) is not int:
+            raise TypeError(f"size must be an int, got {type(size).__name__}")
+        if size < 1:
+            raise ValueError(f"size must be at least 1, got {size}")
+        if max_uses is not None:
+            if type(max_uses) is not int:
+                raise TypeError(f"max_uses must be an int or None, got {type(max_uses).__name__}")
+            if max_uses < 1:
+                raise ValueError(f"max_uses must be at least 1 (or None), got {max_uses}")
+        self._binary = bytes(binary)
+        self._size = size
+        self._max_uses = max_uses
+        self._options: dict[str, Any] = {"imports": imports, "wasi": wasi, "limits": limits}
+        self._uses: dict[int, int] = {}  # by id(instance)
+        self._send: MemoryObjectSendStream[Instance | Exception] | None = None
+        self._receive: MemoryObjectReceiveStream[Instance | Exception] | None = None
+        self._group: anyio.abc.TaskGroup | None = None
+        self._closed = False
+        self._out: set[Instance] = set()
+        #: places for instances: each instance the pool may still hand out holds one
+        #: (idle, or out and coming back); the filler starts one only into a free place.
+        #: An instance on its last use gives its place up at checkout, so that its
+        #: replacement starts while it is being used.
+        self._room = anyio.Semaphore(size)
+
+    @property
+    def size(self) -> int:
+        """How many instances the pool keeps warm."""
+        return self._size
+
+    @property
+    def idle(self) -> int:
+        """Warm instances ready for a checkout right now."""
+        if self._receive is None:
+            return 0
+        return self._receive.statistics().current_buffer_used
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # ---------------------------------------------------------------- lifecycle
+
+    async def __aenter__(self) -> Pool:
+        if self._group is not None or self._closed:
+            raise RuntimeError("a Pool can be opened once")
+        # The first instance is started here: a module that cannot start fails now.
+        first = await start(self._binary, **self._options)
+        self._send, self._receive = anyio.create_memory_object_stream[Instance | Exception](
+            self._size
+        )
+        self._room.acquire_nowait()
+        self._send.send_nowait(first)
+        self._group = anyio.create_task_group()
+        await self._group.__aenter__()
+        self._group.start_soon(self._fill)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        await self.aclose()
+        assert self._group is not None
+        self._group.cancel_scope.cancel()  # a start under way in the background
+        return await self._group.__aexit__(exc_type, exc, tb)
+
+    async def aclose(self) -> None:
+        """Stop the idle instances now, the checked-out ones when they come back."""
+        if self._closed:
+            return
+        self._closed = True
+        with anyio.CancelScope(shield=True):
+            if self._send is not None:
+                self._send.close()
+            if self._receive is not None:
+                async with anyio.create_task_group() as tg:
+                    while True:
+                        try:
+                            item = self._receive.receive_nowait()
+                        except (anyio.WouldBlock, anyio.EndOfStream):
+                            break
+                        if isinstance(item, Instance):
+                            tg.start_soon(item.aclose)
+                self._receive.close()
+
+    async def _fill(self) -> None:
+        """Keep the idle set full; a start failure is handed to the next checkout."""
+        assert self._send is not None
+        delay = 0.0
+        while True:
+            if delay:
+                await anyio.sleep(delay)
+            await self._room.acquire()
+            try:
+                item: Instance | Exception = await start(self._binary, **self._options)
+                delay = 0.0
+            except Exception as exc:
+                item = exc
+                delay = min(max(delay * 2, RETRY_MIN), RETRY_MAX)
+            try:
+                await self._send.send(item)
+            except BaseException as exc:
+                if isinstance(item, Instance):
+                    with anyio.CancelScope(shield=True):
+                        await item.aclose()
+                if isinstance(exc, anyio.ClosedResourceError | anyio.BrokenResourceError):
+                    return  # the pool closed
+                raise
+
+    # ------------------------------------------------------------------ checkout
+
+    @asynccontextmanager
+    async def instance(self) -> AsyncIterator[Instance]:
+        """Check out an instance for the duration of the block."""
+        instance = await self._checkout()
+        self._out.add(instance)
+        failed = True
+        try:
+            yield instance
+            failed = False
+        finally:
+            self._out.discard(instance)
+            with anyio.CancelScope(shield=True):
+                await self._return(instance, failed)
+
+    async def _checkout(self) -> Instance:
+        if self._receive is None:
+            raise RuntimeError("open the pool first: async with beamr.Pool(...) as pool")
+        while True:
+            if self._closed:
+                raise InstanceClosed("the pool is closed")
+            try:
+                item = await self._receive.receive()
+            except (anyio.EndOfStream, anyio.ClosedResourceError):
+                raise InstanceClosed("the pool is closed") from None
+            if isinstance(item, Exception):
+                self._room.release()
+                raise item
+            if item.closed or item._crash is not None:  # died while idle
+                self._room.release()
+                self._uses.pop(id(item), None)
+                await item.aclose()
+                continue
+            uses = self._uses[id(item)] = self._uses.get(id(item), 0) + 1
+            if self._max_uses is not None and uses >= self._max_uses:
+                self._room.release()  # its last use: a replacement may start now
+            return item
+
+    async def _return(self, instance: Instance, failed: bool) -> None:
+        uses = self._uses.pop(id(instance), 0)
+        limit = math.inf if self._max_uses is None else self._max_uses
+        if uses < limit:  # it still holds its place
+            if not (failed or self._closed or instance.closed or instance._crash is not None):
+                try:
+                    assert self._send is not None
+                    self._send.send_nowait(instance)
+                    self._uses[id(instance)] = uses
+                    return
+                except (anyio.WouldBlock, anyio.ClosedResourceError, anyio.BrokenResourceError):
+                    pass  # closing
+            self._room.release()
+        await instance.aclose()
