@@ -27,6 +27,7 @@ demo: install
 	$(BIN)/python -m beamr.demo
 
 bench: install
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m benchmarks
 
 ## rebuild wasm_fixtures/*.wasm (installs clang, lld, wasi-libc if missing)

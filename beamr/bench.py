@@ -5,15 +5,23 @@ over the same kind of socket with the same framing (a child process that answers
 frame at once), so the printed ratios are what matter on a shared, noisy machine.
 Results go to a table on stdout and to JSON (``--json PATH``).
 
-This first harness covers the per-command round trips (``io.size``, ``call`` of a
-no-op, an import round trip) under asyncio and trio.
+It covers the per-command round trips (``io.size``, ``call`` of a no-op, an import
+round trip) under asyncio and trio, against the raw echo, a blocking echo (the
+floor) and in-process wasmtime (measured in a subprocess: the parent never imports
+wasmtime); ``io.read``/``io.write`` from 16 B to 64 MiB against in-process copies
+(with a PNG plot when matplotlib is installed); and with ``--scale``, spawning,
+idle PSS, 1000 live instances and calls/s over N instances. Each issue target is
+printed with its measured ratio and met/missed.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import json
 import os
+import resource
 import socket
 import statistics
 import struct
@@ -102,6 +110,97 @@ async def _raw_echo(rounds: int) -> list[float]:
     finally:
         channel.close()
         await anyio.to_thread.run_sync(child.wait, 10)
+
+
+def _blocking_echo(rounds: int) -> list[float]:
+    """The floor: the same echo with plain blocking socket calls, no event loop."""
+    child, ours = _spawn_echo()
+    packer = msgpack.Packer(use_bin_type=True)
+    samples = []
+    try:
+        for i in range(rounds + 200):
+            start = time.perf_counter()
+            body = packer.pack([i + 1, "size"])
+            ours.sendall(HEADER.pack(len(body)) + body)
+            buffer = b""
+            while len(buffer) < 4 or len(buffer) < 4 + HEADER.unpack_from(buffer)[0]:
+                buffer += ours.recv(65536)
+            msgpack.unpackb(buffer[4:])
+            if i >= 200:
+                samples.append(time.perf_counter() - start)
+    finally:
+        ours.close()
+        child.wait(10)
+    return samples
+
+
+SWEEP_SIZES = [16, 256, 4 << 10, 64 << 10, 1 << 20, 16 << 20, 64 << 20]
+
+
+def memory_module(pages: int) -> bytes:
+    """A module that only exports a memory of ``pages`` pages (for the io sweep)."""
+
+    def leb(n: int) -> bytes:
+        out = bytearray()
+        while True:
+            byte, n = n & 0x7F, n >> 7
+            out.append(byte | (0x80 if n else 0))
+            if not n:
+                return bytes(out)
+
+    def section(kind: int, body: bytes) -> bytes:
+        return bytes([kind]) + leb(len(body)) + body
+
+    memory = section(5, b"\x01\x00" + leb(pages))
+    export = section(7, b"\x01" + leb(6) + b"memory" + b"\x02\x00")
+    return b"\0asm\x01\0\0\0" + memory + export
+
+
+def _baselines(sizes: list[int]) -> dict[str, Any]:
+    """In-process wasmtime figures, from ``python -m workers.baselines``."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for name, binary in (
+            ("edge", _fixture("edge")),
+            ("imports", _fixture("imports")),
+            ("memory", memory_module(max(sizes) // 65536 + 1)),
+        ):
+            path = Path(tmp) / f"{name}.wasm"
+            path.write_bytes(binary)
+            paths.append(str(path))
+        done = subprocess.run(
+            [sys.executable, "-m", "workers.baselines", *paths, ",".join(map(str, sizes))],
+            env=_process._worker_env(),
+            capture_output=True,
+            check=True,
+            timeout=300,
+        )
+    result: dict[str, Any] = json.loads(done.stdout)
+    for kind in ("read", "write"):
+        result[kind] = {int(k): v for k, v in result[kind].items()}
+    return result
+
+
+def _sweep_rounds(size: int) -> int:
+    return 300 if size <= 1 << 16 else 60 if size <= 1 << 20 else 10
+
+
+async def _sweep(sizes: list[int]) -> dict[str, dict[int, float]]:
+    """Median io.read / io.write seconds per size, through beamr."""
+    reads, writes = {}, {}
+    async with await beamr.start(memory_module(max(sizes) // 65536 + 1)) as wasm:
+        for size in sizes:
+            data = bytes(range(256)) * (size // 256) + bytes(size % 256)
+            rounds = _sweep_rounds(size)
+            writes[size] = statistics.median(
+                await _timed(functools.partial(io.write, wasm, 0, data), rounds)
+            )
+            reads[size] = statistics.median(
+                await _timed(functools.partial(io.read, wasm, 0, size), rounds)
+            )
+    return {"read": reads, "write": writes}
 
 
 def _fixture(name: str) -> bytes:
@@ -205,11 +304,70 @@ BASELINES = {
 }
 
 
+def _target(name: str, value: float | None, limit: float, *, at_least: bool) -> dict[str, Any]:
+    met = value is not None and (value >= limit if at_least else value <= limit)
+    return {"target": name, "value": value, "met": met}
+
+
+async def _thousand(count: int = 1000) -> dict[str, Any]:
+    """``count`` instances alive at once, each answering."""
+    binary = _fixture("edge")
+    instances: list[beamr.Instance] = []
+    start = time.perf_counter()
+    try:
+        async with anyio.create_task_group() as tg:
+            for _ in range(count):
+                tg.start_soon(_start_into, binary, instances)
+        started = time.perf_counter() - start
+        answered = sum([await io.size(i) == 65536 for i in instances])
+    finally:
+        async with anyio.create_task_group() as tg:
+            for instance in instances:
+                tg.start_soon(instance.aclose)
+    return {"alive": len(instances), "answered": answered, "started in s": round(started, 2)}
+
+
 def run(rounds: int, backends: list[str], scale: bool = False) -> dict[str, Any]:
     report: dict[str, Any] = {"rounds": rounds, "cpus": os.cpu_count(), "backends": {}}
+    targets: list[dict[str, Any]] = []
+    inproc = _baselines(SWEEP_SIZES)
+    report["in-process us"] = {
+        k: round(v * 1e6, 2) for k, v in inproc.items() if isinstance(v, float)
+    }
+    blocking = statistics.median(_blocking_echo(rounds))
+    report["blocking echo us"] = round(blocking * 1e6, 1)
     if scale:
-        report["spawn"] = anyio.run(_spawning, 32)
+        with contextlib.suppress(ValueError, OSError):  # 1000 workers: ~4 fds each
+            _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        report["spawn"] = spawn = anyio.run(_spawning, 32)
+        report["thousand"] = thousand = anyio.run(_thousand)
         report["throughput"] = anyio.run(_throughput, 2.0, [1, 2, 8, 64])
+        targets.append(
+            _target(
+                "instances/s started concurrently >= 300",
+                spawn["instances/s (32 concurrent)"],
+                300,
+                at_least=True,
+            )
+        )
+        targets.append(
+            _target(
+                "idle PSS per instance <= 4 MiB",
+                spawn["idle PSS per instance MiB"],
+                4,
+                at_least=False,
+            )
+        )
+        targets.append(
+            _target(
+                "1000 instances alive, each answering",
+                thousand["answered"],
+                1000,
+                at_least=True,
+            )
+        )
+    host = inproc["wasm -> python -> wasm"]
     for backend in backends:
         samples = anyio.run(_measure, rounds, backend=backend)
         medians = {name: statistics.median(values) for name, values in samples.items()}
@@ -224,17 +382,93 @@ def run(rounds: int, backends: list[str], scale: bool = False) -> dict[str, Any]
                 row["ratio"] = round(median / (medians[base] * times), 2)
                 row["baseline"] = f"{times:g} x {base}"
             rows[name] = row
+        echo = medians["raw echo"]
+        rows["blocking echo"] = {"median_us": round(blocking * 1e6, 1), "p90_us": 0.0}
         report["backends"][backend] = rows
+        size, call, imp = medians["io.size"], medians["call(noop)"], medians["call with 1 import"]
+        targets += [
+            _target(f"{backend}: io.size <= 1.2x raw echo", round(size / echo, 2), 1.2,
+                    at_least=False),
+            _target(f"{backend}: io.size <= 2.5x blocking echo", round(size / blocking, 2), 2.5,
+                    at_least=False),
+            _target(f"{backend}: call(noop) <= 1.3x raw echo", round(call / echo, 2), 1.3,
+                    at_least=False),
+            _target(
+                f"{backend}: import <= 1.2x (2 echoes + in-process host call)",
+                round(imp / (2 * echo + host), 2),
+                1.2,
+                at_least=False,
+            ),
+        ]  # fmt: skip
+    sweep = anyio.run(_sweep, SWEEP_SIZES)
+    report["sweep"] = {
+        kind: {
+            str(size): {
+                "beamr GB/s": round(size / sweep[kind][size] / 1e9, 3),
+                "in-process GB/s": round(size / inproc[kind][size] / 1e9, 3),
+                "ratio": round(inproc[kind][size] / sweep[kind][size], 2),
+            }
+            for size in SWEEP_SIZES
+        }
+        for kind in ("read", "write")
+    }
+    for kind in ("read", "write"):
+        ratio = report["sweep"][kind][str(16 << 20)]["ratio"]
+        targets.append(_target(f"16 MiB {kind} >= 0.6x in-process", ratio, 0.6, at_least=True))
+    report["targets"] = targets
     return report
 
 
+def plot(report: dict[str, Any], path: Path) -> bool:
+    """The io sweep as a PNG (throughput against size); False without matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    sizes = SWEEP_SIZES
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for kind, style in (("read", "-"), ("write", "--")):
+        rows = report["sweep"][kind]
+        ax.plot(
+            sizes,
+            [rows[str(s)]["beamr GB/s"] for s in sizes],
+            "o" + style,
+            label=f"beamr io.{kind}",
+        )
+        ax.plot(
+            sizes,
+            [rows[str(s)]["in-process GB/s"] for s in sizes],
+            "s" + style,
+            label=f"in-process {kind}",
+            alpha=0.7,
+        )
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("bytes per operation")
+    ax.set_ylabel("GB/s (median)")
+    ax.set_title("beamr io vs in-process copies (same run)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return True
+
+
 def print_table(report: dict[str, Any]) -> None:
-    for section in ("spawn", "throughput"):
+    for section in ("spawn", "thousand", "throughput"):
         if section in report:
             print(f"beamr bench: {section}")
             for name, value in report[section].items():
                 print(f"    {name:40} {value}")
             print()
+    print("beamr bench: in-process baselines (a wasmtime process of their own)")
+    for name, value in report["in-process us"].items():
+        print(f"    {name:40} {value} us")
+    print()
     print(
         f"beamr bench: {report['rounds']} rounds each, {report['cpus']} CPUs "
         "(medians; ratios against baselines measured in the same run)"
@@ -248,6 +482,20 @@ def print_table(report: dict[str, Any]) -> None:
                 f"    {name:22} {row['median_us']:>8.1f}us {row['p90_us']:>8.1f}us"
                 f"   {ratio:>5}  {row.get('baseline', '')}"
             )
+    print("\n  io sweep (GB/s, median)")
+    print(f"    {'size':>10} {'read':>8} {'in-proc':>8} {'ratio':>6}"
+          f"   {'write':>8} {'in-proc':>8} {'ratio':>6}")  # fmt: skip
+    for size in SWEEP_SIZES:
+        r, w = report["sweep"]["read"][str(size)], report["sweep"]["write"][str(size)]
+        cells = [
+            f"{r['beamr GB/s']:>8.3f} {r['in-process GB/s']:>8.3f} {r['ratio']:>6.2f}",
+            f"{w['beamr GB/s']:>8.3f} {w['in-process GB/s']:>8.3f} {w['ratio']:>6.2f}",
+        ]
+        print(f"    {size:>10} {cells[0]}   {cells[1]}")
+    print("\n  targets")
+    for target in report["targets"]:
+        mark = "met   " if target["met"] else "MISSED"
+        print(f"    {mark} {target['target']:58} {target['value']}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -270,6 +518,11 @@ def main(argv: list[str] | None = None) -> int:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2))
         print(f"\nwrote {args.json}")
+        png = args.json.with_name("sweep.png")
+        if plot(report, png):
+            print(f"wrote {png}")
+        else:
+            print("(no plot: matplotlib is not installed; make bench installs it)")
     return 0
 
 

@@ -122,5 +122,13 @@ def test_bench_prints_ratios(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "raw echo" in done.stdout
     rows = json.loads(report.read_text())["backends"]["trio"]
-    assert set(rows) == {"raw echo", "io.size", "call(noop)", "call with 1 import"}
-    assert all(row["ratio"] > 0 for name, row in rows.items() if name != "raw echo")
+    assert set(rows) == {"raw echo", "blocking echo", "io.size", "call(noop)", "call with 1 import"}
+    assert all(row["ratio"] > 0 for row in rows.values() if "ratio" in row)
+    data = json.loads(report.read_text())
+    assert set(data["sweep"]["read"]) == {
+        str(s) for s in (16, 256, 4096, 65536, 1 << 20, 16 << 20, 64 << 20)
+    }
+    assert all(row["ratio"] > 0 for row in data["sweep"]["write"].values())
+    assert {"Func.__call__ noop", "wasm -> python -> wasm"} <= set(data["in-process us"])
+    assert "targets" in done.stdout
+    assert all(isinstance(t["met"], bool) for t in data["targets"])
