@@ -352,6 +352,8 @@ class Instance:
         async def copy(reply: p.Result | p.Ok) -> None:
             address, length = self._located(reply)
             count = length - offset if size == -1 else size
+            if not 0 <= count <= p.DEFAULT_MAX_FRAME_SIZE:  # the worker's word, bounded
+                raise p.ProtocolError(f"locate: a snapshot of {count} bytes")
             data = await self._bulk_copy(lambda: _bulk.read(self.pid, address, count))
             if data is not None:
                 out.append(data)

@@ -61,6 +61,8 @@ def main() -> int:
             send([command[0], "bonjour"])
         elif mode == "locate_unmapped":  # an address where nothing is mapped
             send([command[0], "execution_result", 16, 1 << 20])
+        elif mode == "locate_huge":  # a memory no parent should try to copy at once
+            send([command[0], "execution_result", 1 << 40, 1 << 60])
         elif mode == "locate_malformed":
             send([command[0], "execution_result", "here", -1])
     # then stay silent until the parent closes the connection or kills us
