@@ -62,6 +62,8 @@ class Channel:
         sock.setblocking(False)
         self.sock = sock
         self.closed = False
+        #: a frame went out since the last receive: the answer cannot be there yet
+        self._sent = False
 
     async def send(self, data: bytes) -> None:
         view = memoryview(data)
@@ -75,9 +77,15 @@ class Channel:
             except OSError as exc:
                 raise self._broken(exc) from exc
             view = view[sent:]
+        self._sent = True
 
     async def receive(self, max_bytes: int) -> bytes:
         """Some bytes, or ``b""`` at EOF."""
+        if self._sent:
+            # Right after a send the peer has not answered yet: wait for readability
+            # first instead of paying for a recv that fails (a syscall and an exception).
+            self._sent = False
+            await anyio.wait_readable(self.sock)
         while True:
             try:
                 return self.sock.recv(max_bytes)

@@ -176,10 +176,10 @@ class Server:
         with self._lock:
             self._calls.append(command_id)
             self._last_call = max(self._last_call, command_id)
-            # forget interrupts for calls that are over
-            self._interrupted = {
-                i for i in self._interrupted if i >= command_id or i in self._calls
-            }
+            if self._interrupted:  # forget interrupts for calls that are over
+                self._interrupted = {
+                    i for i in self._interrupted if i >= command_id or i in self._calls
+                }
             backend.arm(fresh_fuel=len(self._calls) == 1)
             interrupted = command_id in self._interrupted
         try:

@@ -18,9 +18,11 @@ import wasmtime
 
 try:  # the unchecked call path: types are resolved once, not on every call
     from wasmtime import _ffi as _wffi
-    from wasmtime._func import enter_wasm as _enter_wasm
+    from wasmtime._func import maybe_raise_last_exn as _raise_host_exception
 
-    _UNCHECKED = hasattr(_wffi, "wasmtime_func_call_unchecked")
+    _UNCHECKED = hasattr(_wffi, "wasmtime_func_call_unchecked") and hasattr(
+        _wffi, "wasmtime_context_set_epoch_deadline"
+    )
 except ImportError:  # pragma: no cover - another wasmtime-py layout: the checked path
     _UNCHECKED = False
 
@@ -145,6 +147,9 @@ class WasmtimeBackend:
             self._engine = make_engine(flags, parallel=parallel)
             module = self._compile(binary, key, cache_dir)
         self._store = wasmtime.Store(self._engine)
+        self._context = self._store._context()
+        #: (address, length) of the linear memory, valid until the wasm runs again
+        self._memory_view: tuple[int, int] | None = None
         self._fuel: int | None = fuel
         self._stdout = bytearray()
         self._stderr = bytearray()
@@ -191,7 +196,7 @@ class WasmtimeBackend:
         self.exports: list[tuple[str, str, str]] = []
         self._funcs: dict[str, tuple[wasmtime.Func, list[str], int]] = {}
         self._result_kinds: dict[str, list[str]] = {}
-        self._raw: dict[str, tuple[Any, int, list[str], list[str]]] = {}
+        self._raw: dict[str, tuple[Any, int, list[str], list[str], Any]] = {}
         memory: wasmtime.Memory | None = None
         for name, item in self._instance.exports(self._store).items():
             if isinstance(item, wasmtime.Func):
@@ -327,11 +332,12 @@ class WasmtimeBackend:
         return run
 
     def _unchecked(self, name: str, values: list[Number]) -> Callable[[], list[Number]]:
-        """``wasmtime_func_call_unchecked`` with a raw value array built once per export.
+        """``wasmtime_func_call_unchecked`` with the raw value layout resolved once.
 
         wasmtime-py's ``Func.__call__`` re-reads the function type and boxes every value
         on each call (12-34 us); the arguments were checked against the signature
-        already, so the raw call is safe (1-2 us).
+        already, so the raw call is safe (1-2 us). Traps and host exceptions are
+        handled as wasmtime-py's own ``enter_wasm`` does.
         """
         entry = self._raw.get(name)
         if entry is None:
@@ -340,20 +346,35 @@ class WasmtimeBackend:
             slots = max(len(param_kinds), len(result_kinds), 1)
             fields = [_RAW_FIELDS[k] for k in param_kinds]
             out = [_RAW_FIELDS[k] for k in result_kinds]
-            entry = self._raw[name] = (func, slots, fields, out)
-        func, slots, fields, out = entry
-        store = self._store
+            array = _wffi.wasmtime_val_raw_t * slots
+            entry = self._raw[name] = (ctypes.byref(func._func), slots, fields, out, array)
+        func_ref, slots, fields, out, array = entry
+        context = self._context
 
         def run() -> list[Number]:
-            buffer = (_wffi.wasmtime_val_raw_t * slots)()
+            buffer = array()
             for slot, field, value in zip(buffer, fields, values, strict=False):
                 setattr(slot, field, value)
-            with self._mapped_errors(), _enter_wasm(store) as trap:
+            trap = ctypes.POINTER(_wffi.wasm_trap_t)()
+            try:
                 error = _wffi.wasmtime_func_call_unchecked(
-                    store._context(), ctypes.byref(func._func), buffer, slots, trap
+                    context, func_ref, buffer, slots, ctypes.byref(trap)
                 )
                 if error:
+                    _raise_host_exception()
                     raise wasmtime.WasmtimeError._from_ptr(error)
+                if trap:
+                    trap_obj = wasmtime.Trap._from_ptr(trap)
+                    _raise_host_exception()  # a host function's exception wins
+                    raise trap_obj
+            except CommandFailed:
+                raise
+            except wasmtime.Trap as exc:
+                raise CommandFailed("trap", _trap_message(exc), trap_code(exc)) from None
+            except wasmtime.WasmtimeError as exc:
+                text = _trap_message(exc)
+                code = "stack_overflow" if "stack overflow" in text else None
+                raise CommandFailed("trap", text, code) from None
             return [getattr(buffer[i], field) for i, field in enumerate(out)]
 
         return run
@@ -362,7 +383,11 @@ class WasmtimeBackend:
         if fresh_fuel and self._fuel is not None:
             self._store.set_fuel(self._fuel)
         # relative to the current epoch: one increment from now traps
-        self._store.set_epoch_deadline(1)
+        if _UNCHECKED:
+            _wffi.wasmtime_context_set_epoch_deadline(self._context, 1)
+        else:  # pragma: no cover
+            self._store.set_epoch_deadline(1)
+        self._memory_view = None  # the wasm is about to run: it may grow its memory
 
     def interrupt(self) -> None:
         """Thread-safe: make the running wasm trap with ``interrupt``."""
@@ -384,11 +409,18 @@ class WasmtimeBackend:
     # ----------------------------------------------------------------------- memory
 
     def _view(self) -> tuple[int, int]:
-        """(address, length) of the linear memory, fetched fresh: it may move on growth."""
-        if self._memory is None:
-            return 0, 0
-        address = ctypes.cast(self._memory.data_ptr(self._store), ctypes.c_void_p).value or 0
-        return address, self._memory.data_len(self._store)
+        """(address, length) of the linear memory.
+
+        The memory only grows (and may move) while the wasm runs, and every entry into
+        the wasm goes through :meth:`arm`, which forgets the cached view.
+        """
+        view = self._memory_view
+        if view is None:
+            if self._memory is None:
+                return 0, 0
+            address = ctypes.cast(self._memory.data_ptr(self._store), ctypes.c_void_p).value
+            view = self._memory_view = (address or 0, self._memory.data_len(self._store))
+        return view
 
     def memory_size(self) -> int:
         return self._view()[1]
