@@ -18,10 +18,14 @@ import wasmtime
 
 try:  # the unchecked call path: types are resolved once, not on every call
     from wasmtime import _ffi as _wffi
+    from wasmtime import _func as _wfunc
     from wasmtime._func import maybe_raise_last_exn as _raise_host_exception
 
-    _UNCHECKED = hasattr(_wffi, "wasmtime_func_call_unchecked") and hasattr(
-        _wffi, "wasmtime_context_set_epoch_deadline"
+    _UNCHECKED = (
+        hasattr(_wffi, "wasmtime_func_call_unchecked")
+        and hasattr(_wffi, "wasmtime_context_set_epoch_deadline")
+        and hasattr(_wffi, "wasmtime_func_new_unchecked")
+        and hasattr(_wfunc, "LAST_EXCEPTION")
     )
 except ImportError:  # pragma: no cover - another wasmtime-py layout: the checked path
     _UNCHECKED = False
@@ -45,6 +49,9 @@ _TYPE_CHARS = {
 _INT_BITS = {"i32": 32, "i64": 64}
 #: wasmtime_val_raw_t fields of the value types the raw call path handles
 _RAW_FIELDS = {"i32": "i32", "i64": "i64", "f32": "f32", "f64": "f64"}
+
+#: the raw host functions own nothing to free (their callbacks live on the backend)
+_NO_FINALIZER = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(lambda _: None)
 
 _libc = ctypes.CDLL(None)
 _memchr = _libc.memchr
@@ -148,6 +155,7 @@ class WasmtimeBackend:
             module = self._compile(binary, key, cache_dir)
         self._store = wasmtime.Store(self._engine)
         self._context = self._store._context()
+        self._callbacks: list[Any] = []
         #: (address, length) of the linear memory, valid until the wasm runs again
         self._memory_view: tuple[int, int] | None = None
         self._fuel: int | None = fuel
@@ -176,7 +184,7 @@ class WasmtimeBackend:
                 func = self._trampoline(
                     imp.module, name, ty, sig, host_call if (imp.module, name) in handled else None
                 )
-                linker.define(self._store, imp.module, name, wasmtime.Func(self._store, ty, func))
+                linker.define(self._store, imp.module, name, self._host_func(ty, func))
             elif isinstance(ty, wasmtime.MemoryType):
                 linker.define(self._store, imp.module, name, wasmtime.Memory(self._store, ty))
             else:
@@ -298,6 +306,43 @@ class WasmtimeBackend:
             return converted[0] if len(converted) == 1 else converted
 
         return trampoline
+
+    def _host_func(self, ty: wasmtime.FuncType, func: Callable[..., Any]) -> wasmtime.Func:
+        """A host function for an import, on wasmtime's unchecked (raw values) path.
+
+        wasmtime-py's ``Func`` boxes every argument and result in ``Val`` objects
+        (tens of us per import call); here the raw slots are read and written by
+        type, resolved once. An exception leaves through wasmtime-py's own channel
+        (a trap, with the exception re-raised where the call entered the wasm).
+        """
+        params = [str(t) for t in ty.params]
+        results = [str(t) for t in ty.results]
+        if not _UNCHECKED or not all(k in _RAW_FIELDS for k in (*params, *results)):
+            return wasmtime.Func(self._store, ty, func)
+        in_fields = [_RAW_FIELDS[k] for k in params]
+        out_fields = [_RAW_FIELDS[k] for k in results]
+
+        def callback(env: Any, caller: Any, values: Any, count: int) -> int:
+            try:
+                out = func(*[getattr(values[i], f) for i, f in enumerate(in_fields)])
+                if len(out_fields) == 1:
+                    setattr(values[0], out_fields[0], out)
+                elif out_fields:
+                    for i, (field, value) in enumerate(zip(out_fields, out, strict=True)):
+                        setattr(values[i], field, value)
+                return 0
+            except BaseException as exc:  # StopWorker too: it must unwind the wasm
+                _wfunc.LAST_EXCEPTION = exc  # type: ignore[assignment]
+                trap = wasmtime.Trap("python exception")._consume()
+                return ctypes.cast(trap, ctypes.c_void_p).value or 0
+
+        raw_callback = _wffi.wasmtime_func_unchecked_callback_t(callback)
+        self._callbacks.append(raw_callback)  # alive as long as the store
+        raw = _wffi.wasmtime_func_t()
+        _wffi.wasmtime_func_new_unchecked(
+            self._context, ty.ptr(), raw_callback, None, _NO_FINALIZER, ctypes.byref(raw)
+        )
+        return wasmtime.Func._from_raw(raw)
 
     # ------------------------------------------------------------------------ calls
 
