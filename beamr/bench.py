@@ -85,30 +85,30 @@ def _spawn_echo() -> tuple[subprocess.Popen[bytes], socket.socket]:
 
 
 async def _raw_echo(rounds: int) -> list[float]:
+    """The baseline: a raw anyio socket echo with the same framing (send, wait for
+    readability with anyio, recv), no state machine, no validation."""
     child, ours = _spawn_echo()
-    channel = _process.Channel(ours)
+    ours.setblocking(False)
     packer = msgpack.Packer(use_bin_type=True)
-    decoder_buffer = bytearray()
+    buffer = bytearray()
     counter = 0
 
     async def echo() -> None:
         nonlocal counter
         counter += 1
         body = packer.pack([counter, "size"])
-        await channel.send(HEADER.pack(len(body)) + body)
-        while (
-            len(decoder_buffer) < 4
-            or len(decoder_buffer) < 4 + HEADER.unpack_from(decoder_buffer)[0]
-        ):
-            decoder_buffer.extend(await channel.receive(65536))
-        (length,) = HEADER.unpack_from(decoder_buffer)
-        msgpack.unpackb(bytes(decoder_buffer[4 : 4 + length]))
-        del decoder_buffer[: 4 + length]
+        ours.send(HEADER.pack(len(body)) + body)
+        while len(buffer) < 4 or len(buffer) < 4 + HEADER.unpack_from(buffer)[0]:
+            await anyio.wait_readable(ours)
+            buffer.extend(ours.recv(65536))
+        (length,) = HEADER.unpack_from(buffer)
+        msgpack.unpackb(bytes(buffer[4 : 4 + length]))
+        del buffer[: 4 + length]
 
     try:
         return await _timed(echo, rounds)
     finally:
-        channel.close()
+        ours.close()
         await anyio.to_thread.run_sync(child.wait, 10)
 
 

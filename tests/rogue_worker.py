@@ -44,6 +44,14 @@ def main() -> int:
         send([init[0], "execution_result", [], [["memory", "memory", ""]]])
         while True:
             time.sleep(3600)
+    if mode == "flood":  # answers init, then writes junk for as long as it is read
+        send([init[0], "execution_result", [], [["memory", "memory", ""]]])
+        junk = b"\xc1" * (1 << 20)
+        try:
+            while True:
+                sock.sendall(junk)
+        except OSError:
+            return 0
     if mode == "exit_during_init":
         return 3
     if mode == "garbage_during_init":

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
 import beamr
@@ -53,3 +54,30 @@ async def test_worker_exits_during_init(rogue: Any) -> None:
     with pytest.raises(beamr.WorkerCrashed) as caught:
         await beamr.start(wasm("fac"))
     assert caught.value.exitcode == 3
+
+
+async def test_a_flooding_worker_cannot_fill_the_parents_memory(
+    rogue: Any, anyio_backend: str
+) -> None:
+    """Under asyncio the socket is read as bytes arrive, even while the instance is
+    idle: past a bound the parent stops reading, and the junk waits in the socket."""
+    import asyncio
+
+    from beamr import _process
+
+    rogue("flood")
+    instance = await beamr.start(wasm("fac"))
+    try:
+        protocol = instance._channel._protocol  # the asyncio transport's (trio: None)
+        assert (protocol is not None) == (anyio_backend == "asyncio")
+        if protocol is not None:
+            assert protocol.transport is not None
+            with anyio.fail_after(10):
+                while len(protocol.buffer) < _process._READ_HIGH:  # noqa: ASYNC110
+                    await asyncio.sleep(0.001)
+            assert not protocol.transport.is_reading()
+            assert len(protocol.buffer) < _process._READ_HIGH + (1 << 20)
+        with pytest.raises(beamr.ProtocolViolation):
+            await io.size(instance)
+    finally:
+        await beamr.stop(instance)

@@ -176,3 +176,26 @@ async def test_logging_is_silent_by_default_and_informative_when_enabled(
     assert any(m == f"worker {instance.pid} started" for m in messages)
     assert any("<- #" in m and "Call" in m for m in messages)
     assert any(m.startswith(f"worker {instance.pid} stopped") for m in messages)
+
+
+def test_an_instance_belongs_to_the_asyncio_loop_that_first_used_it() -> None:
+    """Under asyncio its socket is registered with that loop: another loop gets a
+    clear error (and can still stop it); trio has no such binding."""
+
+    async def start() -> beamr.Instance:
+        instance = await beamr.start(wasm("edge"))
+        assert await io.size(instance) == 65536
+        return instance
+
+    instance = anyio.run(start, backend="asyncio")
+    try:
+        with pytest.raises(RuntimeError, match="event loop"):
+            anyio.run(io.size, instance, backend="asyncio")
+    finally:
+        anyio.run(instance.aclose, backend="asyncio")
+    assert instance.closed
+    instance = anyio.run(start, backend="trio")
+    try:
+        assert anyio.run(io.size, instance, backend="trio") == 65536
+    finally:
+        anyio.run(instance.aclose, backend="trio")
