@@ -122,17 +122,27 @@ class Channel:
         self._sent = False
         self._protocol: _StreamProtocol | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        #: first used outside asyncio: the portable path for good (it works anywhere)
+        self._portable = False
 
     async def _asyncio(self) -> _StreamProtocol | None:
         """The transport's protocol when running under asyncio, else None."""
+        protocol = self._protocol
+        if protocol is not None:
+            try:
+                loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+            except RuntimeError:
+                loop = None
+            if loop is not self._loop:
+                raise RuntimeError("a beamr instance belongs to the event loop that first used it")
+            return protocol
+        if self._portable:
+            return None
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
+            self._portable = True
             return None
-        if self._protocol is not None:
-            if loop is not self._loop:
-                raise RuntimeError("a beamr instance belongs to the event loop that first used it")
-            return self._protocol
         if self.closed:
             raise anyio.ClosedResourceError
         protocol = _StreamProtocol()

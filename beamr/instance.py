@@ -319,7 +319,8 @@ class Instance:
                 self._check_usable()
                 broken = False
                 try:
-                    await self._recover(depth)
+                    if len(self._conn.stack) > depth:
+                        await self._recover(depth)
                     if time_limit is None:
                         reply, handler_error = await self._exchange(command, depth)
                     else:
@@ -362,7 +363,7 @@ class Instance:
             )
         handler_error: BaseException | None = None
         try:
-            await self._send(frame)
+            await self._channel.send(frame)  # never abandons a frame half-sent
             while True:
                 owner, reply = await self._next_event()
                 if isinstance(reply, p.ImportRequest):
@@ -370,9 +371,10 @@ class Instance:
                     # The handler may have seen the worker die, or stopped the instance.
                     self._check_usable()
                     # Nested commands it abandoned (cancelled) must be drained first.
-                    await self._recover(depth + 1)
+                    if len(self._conn.stack) > depth + 1:
+                        await self._recover(depth + 1)
                     handler_error = handler_error or error
-                    await self._send(self._conn.answer_import(answer, pending))
+                    await self._channel.send(self._conn.answer_import(answer, pending))
                     continue
                 if owner is not pending:  # pragma: no cover - ParentConnection guarantees it
                     raise p.ProtocolError("reply for another command")

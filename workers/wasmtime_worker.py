@@ -9,6 +9,7 @@ negative offsets), converts values by signature, and maps wasmtime's exceptions 
 from __future__ import annotations
 
 import ctypes
+import functools
 import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -204,7 +205,8 @@ class WasmtimeBackend:
         self.exports: list[tuple[str, str, str]] = []
         self._funcs: dict[str, tuple[wasmtime.Func, list[str], int]] = {}
         self._result_kinds: dict[str, list[str]] = {}
-        self._raw: dict[str, tuple[Any, int, list[str], list[str], Any]] = {}
+        #: per export: its raw call, or None where only the checked path can call it
+        self._raw: dict[str, Callable[[list[Number]], list[Number]] | None] = {}
         memory: wasmtime.Memory | None = None
         for name, item in self._instance.exports(self._store).items():
             if isinstance(item, wasmtime.Func):
@@ -357,13 +359,23 @@ class WasmtimeBackend:
             raise CommandFailed(
                 "bad_argument", f"{name} takes {len(param_kinds)} arguments, got {len(args)}"
             )
-        values = [
-            to_wasm(k, v, f"{name} argument {i}")
-            for i, (k, v) in enumerate(zip(param_kinds, args, strict=True))
-        ]
+        values = (
+            [
+                to_wasm(k, v, f"{name} argument {i}")
+                for i, (k, v) in enumerate(zip(param_kinds, args, strict=True))
+            ]
+            if args
+            else []
+        )
 
-        if _UNCHECKED and all(k in _RAW_FIELDS for k in (*param_kinds, *self._result_kinds[name])):
-            return self._unchecked(name, values)
+        try:
+            raw = self._raw[name]
+        except KeyError:
+            kinds = (*param_kinds, *self._result_kinds[name])
+            raw_ok = _UNCHECKED and all(k in _RAW_FIELDS for k in kinds)
+            raw = self._raw[name] = self._raw_call(name) if raw_ok else None
+        if raw is not None:
+            return functools.partial(raw, values)
 
         def run() -> list[Number]:
             with self._mapped_errors():
@@ -376,27 +388,24 @@ class WasmtimeBackend:
 
         return run
 
-    def _unchecked(self, name: str, values: list[Number]) -> Callable[[], list[Number]]:
+    def _raw_call(self, name: str) -> Callable[[list[Number]], list[Number]]:
         """``wasmtime_func_call_unchecked`` with the raw value layout resolved once.
 
         wasmtime-py's ``Func.__call__`` re-reads the function type and boxes every value
-        on each call (12-34 us); the arguments were checked against the signature
-        already, so the raw call is safe (1-2 us). Traps and host exceptions are
+        on each call (12-34 us); the arguments are checked against the signature
+        before, so the raw call is safe (1-2 us). Traps and host exceptions are
         handled as wasmtime-py's own ``enter_wasm`` does.
         """
-        entry = self._raw.get(name)
-        if entry is None:
-            func, param_kinds, _ = self._funcs[name]
-            result_kinds = self._result_kinds[name]
-            slots = max(len(param_kinds), len(result_kinds), 1)
-            fields = [_RAW_FIELDS[k] for k in param_kinds]
-            out = [_RAW_FIELDS[k] for k in result_kinds]
-            array = _wffi.wasmtime_val_raw_t * slots
-            entry = self._raw[name] = (ctypes.byref(func._func), slots, fields, out, array)
-        func_ref, slots, fields, out, array = entry
+        func, param_kinds, _ = self._funcs[name]
+        result_kinds = self._result_kinds[name]
+        slots = max(len(param_kinds), len(result_kinds), 1)
+        fields = [_RAW_FIELDS[k] for k in param_kinds]
+        out = [_RAW_FIELDS[k] for k in result_kinds]
+        array = _wffi.wasmtime_val_raw_t * slots
+        func_ref = ctypes.byref(func._func)
         context = self._context
 
-        def run() -> list[Number]:
+        def run(values: list[Number]) -> list[Number]:
             buffer = array()
             for slot, field, value in zip(buffer, fields, values, strict=False):
                 setattr(slot, field, value)
