@@ -60,6 +60,36 @@ async def test_environment_is_minimal() -> None:
         assert len(fds) <= 8
 
 
+@pytest.mark.parametrize("method", ["fork", "process"])
+async def test_every_thread_of_the_worker_is_filtered(
+    method: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The interrupt thread starts before the filter: TSYNC must cover it too."""
+    from beamr import _process
+
+    if method == "fork" and not _process.FORK_SUPPORTED:
+        pytest.skip("no fork-server here")
+    monkeypatch.setattr(_process, "METHOD", method)
+    async with await beamr.start(wasm("calling")) as instance:
+        tasks = await anyio_listdir(f"/proc/{instance.pid}/task")
+        assert len(tasks) >= 2  # the main thread and the interrupt thread
+        for task in tasks:
+            status = (await anyio_read(f"/proc/{instance.pid}/task/{task}/status")).decode()
+            fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+            assert fields["Seccomp"].strip() == "2", f"thread {task} runs unfiltered"
+            assert fields["NoNewPrivs"].strip() == "1"
+
+
+def test_the_filter_program_is_compiled_once() -> None:
+    from workers import sandbox
+
+    program = sandbox.compile_filter(allow_open=False)  # compiled, never loaded here
+    assert program
+    assert len(program) % 8 == 0  # struct sock_filter entries
+    assert sandbox.compile_filter(allow_open=False) is program
+    assert sandbox.compile_filter(allow_open=True) != program
+
+
 async def anyio_read(path: str) -> bytes:
     import anyio
 
@@ -81,6 +111,7 @@ def test_without_seccomp_the_worker_warns_and_carries_on(
     from workers import sandbox
 
     monkeypatch.setitem(sys.modules, "pyseccomp", None)  # import fails as without it
+    monkeypatch.setattr(sandbox, "_PROGRAMS", {})  # nothing compiled before either
     assert sandbox.seccomp(allow_open=False) is False
     assert "seccomp unavailable" in capsys.readouterr().err
 

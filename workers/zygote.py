@@ -165,6 +165,9 @@ class Zygote:
             os.close(status_fd)
             return
         try:
+            # Everything the worker inherits is left to it untouched by the collector
+            # (a collection writes to every object it visits: copy-on-write pages).
+            gc.freeze()
             pid = os.fork()
         except OSError as exc:
             print(f"beamr zygote: fork failed: {exc}", file=sys.stderr)
@@ -233,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     control = socket.socket(fileno=args.fd)
     control.setblocking(True)
     assert threading.active_count() == 1
+    sandbox.prepare()  # the workers' syscall filters, compiled once
     # Objects that exist now are shared by every worker: keep the collector (and its
     # reference count writes) off them, so the pages stay shared.
     gc.freeze()
