@@ -60,9 +60,26 @@ _memchr.restype = ctypes.c_void_p
 _memchr.argtypes = (ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t)
 
 
-#: (cache key, engine, module) compiled by the fork-server before it forked this
-#: worker: used when the worker's own module has that key (see workers/zygote.py)
-PRELOADED: tuple[str, wasmtime.Engine, wasmtime.Module] | None = None
+ExportInfo = list[tuple[str, str, str, list[str], list[str]]]
+
+#: (cache key, engine, module, export_info(module)) prepared by the fork-server before
+#: it forked this worker: used when the worker's own module has that key
+#: (see workers/zygote.py)
+PRELOADED: tuple[str, wasmtime.Engine, wasmtime.Module, ExportInfo] | None = None
+
+
+def export_info(module: wasmtime.Module) -> ExportInfo:
+    """Each export's (name, kind, signature, param types, result types), from the
+    module's own types (the same for every instance of it)."""
+    info: ExportInfo = []
+    for export in module.exports:
+        ty = export.type
+        if isinstance(ty, wasmtime.FuncType):
+            params, results = [str(t) for t in ty.params], [str(t) for t in ty.results]
+            info.append((export.name, "func", signature(ty), params, results))
+        else:
+            info.append((export.name, type(ty).__name__.removesuffix("Type").lower(), "", [], []))
+    return info
 
 
 def engine_flags(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -148,12 +165,14 @@ class WasmtimeBackend:
         #: where the compiled module came from: "fork-server", "cache" or "compiled"
         self.module_source = "compiled"
         if PRELOADED is not None and PRELOADED[0] == key:
-            _, self._engine, module = PRELOADED  # compiled in the fork-server, shared
+            # compiled (and described) in the fork-server, shared copy-on-write
+            _, self._engine, module, info = PRELOADED
             self.module_source = "fork-server"
         else:
             parallel = bool(options.get("parallel_compilation", True))
             self._engine = make_engine(flags, parallel=parallel)
             module = self._compile(binary, key, cache_dir)
+            info = export_info(module)
         self._store = wasmtime.Store(self._engine)
         self._context = self._store._context()
         self._callbacks: list[Any] = []
@@ -208,12 +227,13 @@ class WasmtimeBackend:
         #: per export: its raw call, or None where only the checked path can call it
         self._raw: dict[str, Callable[[list[Number]], list[Number]] | None] = {}
         memory: wasmtime.Memory | None = None
+        described = {name: (sig, params, results) for name, _, sig, params, results in info}
         for name, item in self._instance.exports(self._store).items():
+            sig, params, results = described.get(name, ("", [], []))
             if isinstance(item, wasmtime.Func):
-                ty = item.type(self._store)
-                self.exports.append(("func", name, signature(ty)))
-                self._funcs[name] = (item, [str(t) for t in ty.params], len(ty.results))
-                self._result_kinds[name] = [str(t) for t in ty.results]
+                self.exports.append(("func", name, sig))
+                self._funcs[name] = (item, params, len(results))
+                self._result_kinds[name] = results
             elif isinstance(item, wasmtime.Memory):
                 self.exports.append(("memory", name, ""))
                 if memory is None or name == "memory":

@@ -62,7 +62,7 @@ SPAWN = b"S"
 STATUS = struct.Struct(">i")
 #: compiled modules kept for forking, most recently used
 MODULES = 16
-Preloaded = tuple[str, wasmtime.Engine, wasmtime.Module]
+Preloaded = tuple[str, wasmtime.Engine, wasmtime.Module, wasmtime_worker.ExportInfo]
 
 
 def threads() -> int:
@@ -148,7 +148,7 @@ class Zygote:
                 module = module_cache.load(engine, cache_dir, key)
                 if module is None:
                     return None  # not compiled yet: the worker compiles and caches it
-                entry = (key, engine, module)
+                entry = (key, engine, module, wasmtime_worker.export_info(module))
             self.modules[key] = entry
             while len(self.modules) > MODULES:
                 del self.modules[next(iter(self.modules))]
