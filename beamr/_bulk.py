@@ -17,10 +17,13 @@ refusal switches the instance to the inline path for good: :class:`Unavailable`.
 
 from __future__ import annotations
 
+import concurrent.futures
 import ctypes
 import ctypes.util
 import errno
+import os
 import sys
+import threading
 from typing import Final
 
 __all__ = ["AVAILABLE", "Fault", "Unavailable", "read", "write"]
@@ -85,7 +88,49 @@ def _bytes_address(data: bytes) -> int:
     return address or 0  # pragma: no cover
 
 
+#: copies from this size up are split between this thread and a helper thread: the
+#: kernel's page-by-page copy runs at ~8 GB/s a thread here, and the worker sleeps
+#: meanwhile, so a second core doubles it (measured: 16 MiB 8.1 -> 14.1 GB/s)
+PARALLEL_MIN = 4 << 20
+_helper: concurrent.futures.ThreadPoolExecutor | None = None
+_helper_lock = threading.Lock()
+
+
+def _helper_pool() -> concurrent.futures.ThreadPoolExecutor | None:
+    global _helper
+    if (os.cpu_count() or 1) < 2:
+        return None
+    with _helper_lock:
+        if _helper is None:
+            _helper = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="beamr-copy")
+        return _helper
+
+
+def _forget_helper() -> None:
+    """In a forked child: the helper thread did not come along."""
+    global _helper, _helper_lock
+    _helper, _helper_lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_helper)
+
+
 def _copy(index: int, pid: int, local: int, remote: int, size: int) -> None:
+    """Copy ``size`` bytes; large copies in two halves, one on a helper thread."""
+    pool = _helper_pool() if size >= PARALLEL_MIN else None
+    if pool is None:
+        _copy_range(index, pid, local, remote, size)
+        return
+    half = (size // 2) & ~4095  # page-aligned halves
+    other = pool.submit(_copy_range, index, pid, local + half, remote + half, size - half)
+    try:
+        _copy_range(index, pid, local, remote, half)
+    finally:
+        other.result()  # and its error, if it had one
+
+
+def _copy_range(index: int, pid: int, local: int, remote: int, size: int) -> None:
     assert _FUNCS is not None
     fn = _FUNCS[index]
     done = 0
