@@ -136,3 +136,21 @@ async def test_a_worker_lying_about_its_memory_is_a_violation(monkeypatch: Any, 
             await operation
         with pytest.raises(beamr.WorkerCrashed):
             await io.size(instance)
+
+
+@pytest.mark.parametrize(
+    "size", [_bulk.PARALLEL_MIN - 1, _bulk.PARALLEL_MIN, _bulk.PARALLEL_MIN + 4097, 9 << 20]
+)
+def test_split_copies_move_every_byte(size: int) -> None:
+    """Large copies run in two halves (one on a helper thread): every byte, in place.
+    Against this very process (process_vm_* works on one's own pid)."""
+    import ctypes
+
+    source = bytearray(os.urandom(size))
+    address = ctypes.addressof((ctypes.c_char * size).from_buffer(source))
+    assert _bulk.read(os.getpid(), address, size) == source
+    target = bytearray(size)
+    target_address = ctypes.addressof((ctypes.c_char * size).from_buffer(target))
+    data = os.urandom(size)
+    assert _bulk.write(os.getpid(), target_address, data) == size
+    assert target == data
