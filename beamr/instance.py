@@ -555,7 +555,10 @@ class Instance:
 
     async def _close_scope(self, scope: _HandlerScope) -> None:
         """Wait for commands still in flight from tasks the handler started."""
-        async with scope.lock:
+        if scope.lock.locked():
+            async with scope.lock:
+                scope.active = False
+        else:  # nothing in flight: no task can slip in between (no await here)
             scope.active = False
         with contextlib.suppress(ValueError):
             self._open_scopes.remove(scope)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ class Output(NamedTuple):
     stderr: bytes
 
 
+@functools.lru_cache(maxsize=1024)
 def split_signature(signature: str) -> tuple[str, str]:
     """``"(ii)i"`` -> ``("ii", "i")``."""
     if not signature.startswith("(") or ")" not in signature:
