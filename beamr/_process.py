@@ -235,7 +235,10 @@ class Channel:
                 protocol.waiter.set_result(None)  # it sees `closed` and raises
             protocol.resume_writing()
             if protocol.transport is not None:
-                protocol.transport.abort()  # unregisters the socket now, closes it
+                # unregisters the socket now; its loop may be closed already (an
+                # instance stopped from another loop): then the socket just closes
+                with contextlib.suppress(RuntimeError):
+                    protocol.transport.abort()
         else:
             anyio.notify_closing(self.sock)
         self.sock.close()
