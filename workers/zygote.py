@@ -90,23 +90,26 @@ class Zygote:
         """Fork on request; after EOF on the control socket, until no worker is left."""
         self.poll.register(self.control.fileno(), select.EPOLLIN)
         accepting = True
+        control = self.control.fileno()
         while accepting or self.children:
-            for fd, events in self.poll.poll():
-                if accepting and fd == self.control.fileno():
-                    if not self.accept():
-                        accepting = False
-                        self.poll.unregister(fd)
-                    continue
+            events = self.poll.poll()
+            # Children first, the control socket last: a reaped child's descriptors
+            # are closed, and a new child's may reuse their numbers; an event of this
+            # batch must never be taken for the new one's.
+            for fd, mask in events:
                 child = self.children.get(fd)
                 if child is None:
                     continue
-                if fd == child.pidfd and events & select.EPOLLIN:
+                if fd == child.pidfd and mask & select.EPOLLIN:
                     self.exited(child)
-                elif fd == child.status_fd and events & (select.EPOLLERR | select.EPOLLHUP):
+                elif fd == child.status_fd and mask & (select.EPOLLERR | select.EPOLLHUP):
                     child.released = True
                     self.poll.unregister(fd)
                 if child.exited and child.released:
                     self.reap(child)
+            if accepting and any(fd == control for fd, _ in events) and not self.accept():
+                accepting = False
+                self.poll.unregister(control)
 
     def accept(self) -> bool:
         try:
@@ -188,12 +191,13 @@ class Zygote:
         self.poll.register(status_fd, 0)  # EPOLLERR: the parent closed its end
 
     def exited(self, child: Child) -> None:
+        # WNOWAIT: it stays a zombie (its pid reserved) until the parent lets go
+        result = os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG)
+        if result is None:
+            return  # not exited after all
         self.poll.unregister(child.pidfd)
         child.exited = True
-        result = os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)
-        code = 0
-        if result is not None:
-            code = -result.si_status if result.si_code != os.CLD_EXITED else result.si_status
+        code = -result.si_status if result.si_code != os.CLD_EXITED else result.si_status
         if not child.released:
             try:
                 os.write(child.status_fd, STATUS.pack(code))
