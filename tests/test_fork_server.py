@@ -182,3 +182,35 @@ async def test_compiled_modules_come_from_the_fork_server(
     monkeypatch.setenv("BEAMR_CACHE_DIR", "")
     async with await beamr.start(binary) as instance:
         assert await module_source(instance) == "compiled"
+
+
+async def test_stopping_a_frozen_forked_worker_escalates_to_sigkill(
+    forking: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker that cannot react (SIGSTOPped): its pipes close, SIGTERM stays pending,
+    SIGKILL (through the pidfd) ends it; the fork-server reports -9 and reaps it."""
+    monkeypatch.setattr("beamr.instance.STOP_GRACE", 0.2)
+    instance = await beamr.start(wasm("edge"))
+    assert isinstance(instance._process, _process.ForkedWorker)
+    os.kill(instance.pid, signal.SIGSTOP)
+    with anyio.fail_after(10):
+        await beamr.stop(instance)
+    assert instance._process.returncode == -signal.SIGKILL
+    assert gone(instance.pid)
+
+
+async def test_a_violation_by_a_forked_worker_kills_it(forking: None) -> None:
+    """The parent's state machine rejects a reply it did not ask for: the worker is
+    killed through its pidfd and reported, whatever it was doing."""
+    from beamr import protocol
+
+    instance = await beamr.start(wasm("edge"))
+    try:
+        # a frame the worker never sent, slipped into the parent's decoder
+        instance._conn.receive_data(protocol.encode_reply(999, protocol.Ok()))
+        with pytest.raises(beamr.ProtocolViolation):
+            await io.size(instance)
+        assert instance._process.returncode == -signal.SIGKILL
+    finally:
+        await beamr.stop(instance)
+    assert gone(instance.pid)
