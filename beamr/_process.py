@@ -501,17 +501,20 @@ def spawn() -> WorkerProcess:
 
 # --------------------------------------------------------------------- fork-server
 
-#: How workers start: "fork" (from the fork-server) or "process" (``subprocess``).
-#: The default is "fork" where the platform has what it needs (Linux: pidfds, fd
-#: passing); ``BEAMR_SPAWN=process`` in the environment chooses the other. A custom
-#: :data:`WORKER_COMMAND` is always spawned.
+#: Whether this platform can run the fork-server (Linux: pidfds, fd passing).
 FORK_SUPPORTED = (
     sys.platform.startswith("linux")
     and hasattr(os, "pidfd_open")
     and hasattr(socket, "send_fds")
     and hasattr(signal, "pidfd_send_signal")
 )
-METHOD = os.environ.get("BEAMR_SPAWN") or ("fork" if FORK_SUPPORTED else "process")
+#: How workers start. "auto" (the default): forked while the fork-server is held
+#: (:func:`beamr.fork_server`, a :class:`beamr.Pool`), else spawned, so that a plain
+#: start/stop leaves no process and no descriptor behind. "fork": always forked, the
+#: fork-server kept for the life of the program. "process": always spawned.
+#: ``BEAMR_SPAWN`` in the environment sets it. A custom :data:`WORKER_COMMAND` is
+#: always spawned.
+METHOD = os.environ.get("BEAMR_SPAWN") or "auto"
 #: how long a forked worker may take to be announced (the fork-server's first start
 #: imports wasmtime; many concurrent starts queue)
 FORK_TIMEOUT = 30.0
@@ -522,12 +525,39 @@ class ForkServerUnavailable(Exception):
 
 
 class ForkServer:
-    """The zygote: started on first use, shared by every event loop and thread."""
+    """The zygote: shared by every event loop and thread, running while held.
+
+    :meth:`hold` and :meth:`let_go` count its users; it starts at the first request
+    made while held, and is let go when the last user lets go: its control socket
+    closes, and it exits as soon as the workers it forked are gone (a thread reaps
+    it then). So the fork-server outlives neither its users nor its workers.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._popen: subprocess.Popen[bytes] | None = None
         self._sock: socket.socket | None = None
+        self._users = 0
+
+    @property
+    def held(self) -> bool:
+        return self._users > 0
+
+    def hold(self) -> None:
+        """One more user: requests are served (the server starts on the first one)."""
+        if not FORK_SUPPORTED:
+            return
+        with self._lock:
+            self._users += 1
+
+    def let_go(self) -> None:
+        """One user less; with none left, the fork-server is shut down."""
+        if not FORK_SUPPORTED:
+            return
+        with self._lock:
+            self._users = max(0, self._users - 1)
+            if self._users == 0:
+                self._shutdown_locked(0)
 
     @property
     def pid(self) -> int | None:
@@ -587,7 +617,10 @@ class ForkServer:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 popen.wait(timeout)
             if popen.returncode is None:
-                _orphans.append(popen)  # it outlives us only while its workers do
+                # It exits once its last worker is gone: reap it then, not later.
+                threading.Thread(
+                    target=popen.wait, name=f"beamr-reap-{popen.pid}", daemon=True
+                ).start()
 
     def forget(self) -> None:
         """In a forked child of the parent: this fork-server is not ours to use."""
@@ -598,7 +631,6 @@ class ForkServer:
 
 
 FORK_SERVER = ForkServer()
-_orphans: list[subprocess.Popen[bytes]] = []
 atexit.register(FORK_SERVER.shutdown)
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=FORK_SERVER.forget)
@@ -652,10 +684,50 @@ async def fork(hint: bytes = b"") -> ForkedWorker:
 
 
 async def start_worker(hint: bytes = b"") -> WorkerProcess:
-    """A new worker, forked when possible (see :data:`METHOD`), else spawned."""
-    if METHOD == "fork" and WORKER_COMMAND == DEFAULT_WORKER_COMMAND:
+    """A new worker, forked when the fork-server is in use (see :data:`METHOD`),
+    else spawned."""
+    forking = METHOD == "fork" or (METHOD == "auto" and FORK_SERVER.held)
+    if forking and FORK_SUPPORTED and WORKER_COMMAND == DEFAULT_WORKER_COMMAND:
         try:
             return await fork(hint)
         except ForkServerUnavailable as exc:
             logger.warning("fork-server unavailable (%s); spawning the worker instead", exc)
     return spawn()
+
+
+class ForkServerHold:
+    """What :func:`beamr.fork_server` returns: holds the fork-server while entered."""
+
+    def __init__(self) -> None:
+        self._held = False
+
+    def __enter__(self) -> ForkServerHold:
+        if not self._held:
+            FORK_SERVER.hold()
+            self._held = True
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._held:
+            self._held = False
+            FORK_SERVER.let_go()
+
+    async def __aenter__(self) -> ForkServerHold:
+        return self.__enter__()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.__exit__()
+
+
+def fork_server() -> ForkServerHold:
+    """Start instances by forking them from a warm fork-server while this is held.
+
+    ``with beamr.fork_server():`` (or ``async with``): inside, :func:`beamr.start`
+    forks each worker from a process that has imported wasmtime and the worker once,
+    and that keeps recently used compiled modules loaded (a few ms a start instead
+    of ~70 ms). Leaving it lets the fork-server go: it exits as soon as the instances
+    it forked are stopped. Holds nest and may overlap (a count); :class:`beamr.Pool`
+    holds it while open. Where the platform cannot fork this way (not Linux), it
+    does nothing and workers are spawned.
+    """
+    return ForkServerHold()

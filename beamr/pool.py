@@ -34,6 +34,7 @@ import anyio
 import anyio.abc
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from beamr import _process
 from beamr.errors import InstanceClosed
 from beamr.instance import ImportMap, Instance, start
 from beamr.types import Limits, WasiConfig
@@ -90,6 +91,7 @@ class Pool:
         #: An instance on its last use gives its place up at checkout, so that its
         #: replacement starts while it is being used.
         self._room = anyio.Semaphore(size)
+        self._hold: _process.ForkServerHold | None = None
 
     @property
     def size(self) -> int:
@@ -112,8 +114,15 @@ class Pool:
     async def __aenter__(self) -> Pool:
         if self._group is not None or self._closed:
             raise RuntimeError("a Pool can be opened once")
+        # Workers are forked from the fork-server while the pool is open.
+        self._hold = _process.fork_server().__enter__()
         # The first instance is started here: a module that cannot start fails now.
-        first = await start(self._binary, **self._options)
+        try:
+            first = await start(self._binary, **self._options)
+        except BaseException:
+            self._hold.__exit__()
+            self._closed = True
+            raise
         self._send, self._receive = anyio.create_memory_object_stream[Instance | Exception](
             self._size
         )
@@ -153,6 +162,8 @@ class Pool:
                         if isinstance(item, Instance):
                             tg.start_soon(item.aclose)
                 self._receive.close()
+            if self._hold is not None:
+                self._hold.__exit__()  # the fork-server ends with the last worker
 
     async def _fill(self) -> None:
         """Keep the idle set full; a start failure is handed to the next checkout."""

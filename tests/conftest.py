@@ -70,14 +70,11 @@ def no_leaked_workers() -> Iterator[None]:
     assert gone(leaked), f"worker processes left behind: {sorted(leaked & child_pids())}"
 
 
-@pytest.fixture(autouse=True, scope="session")
-def fork_server_ends_last() -> Iterator[None]:
-    """At the end, the fork-server (if one was started) exits once shut down: it has
-    no worker left to wait for."""
+@pytest.fixture(autouse=True)
+def fork_server_let_go() -> Iterator[None]:
+    """Whoever holds the fork-server in a test lets it go (pools, fork_server())."""
     yield
-    popen = _process.FORK_SERVER._popen
-    _process.FORK_SERVER.shutdown(timeout=10)
-    assert popen is None or popen.returncode is not None, "the fork-server did not exit"
+    assert not _process.FORK_SERVER.held, "the fork-server is still held"
 
 
 @pytest.fixture(params=["inline", "bulk"])

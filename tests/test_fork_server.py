@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import struct
+from collections.abc import Iterator
 from typing import Any
 
 import anyio
@@ -29,8 +30,10 @@ def ppid(pid: int) -> int:
 
 
 @pytest.fixture
-def forking(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_process, "METHOD", "fork")
+def forking() -> Iterator[None]:
+    """Starts fork while the test runs (the fork-server held, then let go)."""
+    with beamr.fork_server():
+        yield
 
 
 async def test_workers_are_forked_by_the_fork_server(forking: None) -> None:

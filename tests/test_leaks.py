@@ -133,3 +133,46 @@ def exits_within(pid: int, seconds: float) -> bool:
         return bool(readable)
     finally:
         os.close(pidfd)
+
+
+def test_start_and_stop_leave_no_process_and_no_descriptor_in_a_fresh_program() -> None:
+    """In a program of its own (nothing started before): a plain start and stop leave
+    the parent exactly as it was; so does a fork-server scope once its instances are
+    stopped (the fork-server exits with its last worker and is reaped)."""
+    script = textwrap.dedent(
+        f"""
+        import glob, os, time, anyio, beamr
+
+        def state():
+            children = set()
+            for path in glob.glob(f"/proc/{{os.getpid()}}/task/*/children"):
+                children |= set(open(path).read().split())
+            return len(os.listdir("/proc/self/fd")), children
+
+        async def main():
+            binary = open({str(FIXTURES / "edge.wasm")!r}, "rb").read()
+            before = state()
+            instance = await beamr.start(binary)
+            assert type(instance._process).__name__ == "SpawnedWorker"
+            await beamr.call(instance, "noop", [])
+            await beamr.stop(instance)
+            assert state() == before, (state(), before)
+            with beamr.fork_server():
+                instance = await beamr.start(binary)
+                assert type(instance._process).__name__ == "ForkedWorker"
+            await beamr.call(instance, "noop", [])
+            await beamr.stop(instance)
+            deadline = time.monotonic() + 10
+            while state() != before and time.monotonic() < deadline:
+                time.sleep(0.005)
+            assert state() == before, (state(), before)
+
+        anyio.run(main)
+        print("clean")
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "clean"

@@ -69,8 +69,11 @@ async def test_every_thread_of_the_worker_is_filtered(
 
     if method == "fork" and not _process.FORK_SUPPORTED:
         pytest.skip("no fork-server here")
-    monkeypatch.setattr(_process, "METHOD", method)
-    async with await beamr.start(wasm("calling")) as instance:
+    monkeypatch.setattr(_process, "METHOD", "auto" if method == "fork" else "process")
+    with beamr.fork_server():
+        instance = await beamr.start(wasm("calling"))
+    async with instance:
+        assert isinstance(instance._process, _process.ForkedWorker) == (method == "fork")
         tasks = await anyio_listdir(f"/proc/{instance.pid}/task")
         assert len(tasks) >= 2  # the main thread and the interrupt thread
         for task in tasks:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib.metadata
 import os
 import stat
 import tempfile
@@ -32,10 +31,21 @@ import wasmtime
 MAGIC = b"beamr compiled module v1\n"
 _DIGEST = 32
 
-try:
-    WASMTIME_VERSION = importlib.metadata.version("wasmtime")
-except importlib.metadata.PackageNotFoundError:  # pragma: no cover - vendored wasmtime
-    WASMTIME_VERSION = "unknown"
+def _runtime_identity() -> str:
+    """Which wasmtime this is: its native library's path, size and mtime. (Asking
+    importlib.metadata for the version costs a worker 17 ms of imports; wasmtime
+    itself also refuses artifacts of another build, so this only avoids thrashing.)"""
+    try:
+        from wasmtime import _ffi
+
+        path = _ffi.dll._name
+        info = os.stat(path)
+        return f"{path}:{info.st_size}:{info.st_mtime_ns}"
+    except Exception:  # pragma: no cover - another wasmtime-py layout
+        return f"wasmtime-py at {os.path.dirname(wasmtime.__file__)}"
+
+
+WASMTIME_VERSION = _runtime_identity()
 
 
 def cache_key(digest: bytes, flags: Mapping[str, Any]) -> str:
