@@ -119,6 +119,9 @@ class Size:
     pass
 
 
+_SIZE_COMMAND: Final = Size()  # immutable: one will do
+
+
 @dataclass(frozen=True, slots=True)
 class Read:
     offset: int
@@ -395,6 +398,21 @@ def _split(value: Any, what: str) -> tuple[int, str, list[Any]]:
 
 def parse_command(value: Any) -> tuple[int, Command]:
     """Validate a decoded frame as a command; :class:`ProtocolError` otherwise."""
+    # The two hottest commands first, with exactly the checks of the general path.
+    if type(value) is list:
+        if len(value) == 2 and value[1] == "size":
+            command_id = value[0]
+            if type(command_id) is int and 0 <= command_id <= MAX_ID:
+                return command_id, _SIZE_COMMAND
+        elif len(value) == 4 and value[1] == "call":
+            command_id, _, name, args = value
+            if (
+                type(command_id) is int
+                and 0 <= command_id <= MAX_ID
+                and type(name) is str
+                and type(args) is list
+            ):
+                return command_id, Call(name, _numbers(args, "call arguments"))
     command_id, kind, f = _split(value, "command")
     command: Command
     if kind == "size":
