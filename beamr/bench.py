@@ -27,6 +27,7 @@ import statistics
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from importlib import resources
@@ -61,8 +62,13 @@ def _echo_child(fd: int) -> int:
         sock.sendall(HEADER.pack(len(body)) + body)
 
 
-async def _timed(operation: Callable[[], Awaitable[Any]], rounds: int) -> list[float]:
-    for _ in range(min(200, rounds)):  # warm up
+TURNS = 10  # measurements alternate in this many turns, so noise falls on all alike
+
+
+async def _timed(
+    operation: Callable[[], Awaitable[Any]], rounds: int, warmup: int = 0
+) -> list[float]:
+    for _ in range(warmup):
         await operation()
     samples = []
     for _ in range(rounds):
@@ -73,64 +79,67 @@ async def _timed(operation: Callable[[], Awaitable[Any]], rounds: int) -> list[f
 
 
 def _spawn_echo() -> tuple[subprocess.Popen[bytes], socket.socket]:
-    """The echo peer, started like a worker (vfork+exec: as quick as spawn())."""
+    """The echo peer, started as spawn() starts a worker."""
     ours, theirs = socket.socketpair()
     child = subprocess.Popen(
         [sys.executable, "-m", "beamr.bench", "--echo-child", str(theirs.fileno())],
         pass_fds=(theirs.fileno(),),
         env=_process._worker_env(),
+        start_new_session=True,  # as a worker is (its own session, so its own autogroup)
     )
     theirs.close()
     return child, ours
 
 
-async def _raw_echo(rounds: int) -> list[float]:
-    """The baseline: a raw anyio socket echo with the same framing (send, wait for
-    readability with anyio, recv), no state machine, no validation."""
-    child, ours = _spawn_echo()
-    ours.setblocking(False)
-    packer = msgpack.Packer(use_bin_type=True)
-    buffer = bytearray()
-    counter = 0
+class _Echo:
+    """A connection to an echo peer, with the same framing as beamr's protocol."""
 
-    async def echo() -> None:
-        nonlocal counter
-        counter += 1
-        body = packer.pack([counter, "size"])
-        ours.send(HEADER.pack(len(body)) + body)
-        while len(buffer) < 4 or len(buffer) < 4 + HEADER.unpack_from(buffer)[0]:
-            await anyio.wait_readable(ours)
-            buffer.extend(ours.recv(65536))
+    def __init__(self, *, blocking: bool) -> None:
+        self.child, self.sock = _spawn_echo()
+        self.sock.setblocking(blocking)
+        self.packer = msgpack.Packer(use_bin_type=True)
+        self.buffer = bytearray()
+        self.counter = 0
+
+    def _frame(self) -> bytes:
+        self.counter += 1
+        body: bytes = self.packer.pack([self.counter, "size"])
+        return HEADER.pack(len(body)) + body
+
+    def _reply(self) -> bool:
+        buffer = self.buffer
+        if len(buffer) < 4 or len(buffer) < 4 + HEADER.unpack_from(buffer)[0]:
+            return False
         (length,) = HEADER.unpack_from(buffer)
         msgpack.unpackb(bytes(buffer[4 : 4 + length]))
         del buffer[: 4 + length]
+        return True
 
-    try:
-        return await _timed(echo, rounds)
-    finally:
-        ours.close()
-        await anyio.to_thread.run_sync(child.wait, 10)
+    async def raw(self) -> None:
+        """The baseline: a raw anyio socket echo (send, wait for readability with
+        anyio, recv), no state machine, no validation."""
+        self.sock.send(self._frame())
+        while not self._reply():
+            await anyio.wait_readable(self.sock)
+            self.buffer.extend(self.sock.recv(65536))
+
+    def blocking(self) -> None:
+        """The floor: the same echo with plain blocking socket calls, no event loop."""
+        self.sock.sendall(self._frame())
+        while not self._reply():
+            self.buffer.extend(self.sock.recv(65536))
+
+    def close(self) -> None:
+        self.sock.close()
+        self.child.wait(10)
 
 
-def _blocking_echo(rounds: int) -> list[float]:
-    """The floor: the same echo with plain blocking socket calls, no event loop."""
-    child, ours = _spawn_echo()
-    packer = msgpack.Packer(use_bin_type=True)
+def _timed_sync(operation: Callable[[], Any], rounds: int) -> list[float]:
     samples = []
-    try:
-        for i in range(rounds + 200):
-            start = time.perf_counter()
-            body = packer.pack([i + 1, "size"])
-            ours.sendall(HEADER.pack(len(body)) + body)
-            buffer = b""
-            while len(buffer) < 4 or len(buffer) < 4 + HEADER.unpack_from(buffer)[0]:
-                buffer += ours.recv(65536)
-            msgpack.unpackb(buffer[4:])
-            if i >= 200:
-                samples.append(time.perf_counter() - start)
-    finally:
-        ours.close()
-        child.wait(10)
+    for _ in range(rounds):
+        start = time.perf_counter()
+        operation()
+        samples.append(time.perf_counter() - start)
     return samples
 
 
@@ -156,68 +165,150 @@ def memory_module(pages: int) -> bytes:
     return b"\0asm\x01\0\0\0" + memory + export
 
 
-def _baselines(sizes: list[int]) -> dict[str, Any]:
-    """In-process wasmtime figures, from ``python -m workers.baselines``."""
-    import tempfile
+class _InProcess:
+    """In-process wasmtime figures from ``python -m workers.baselines`` (a process of
+    its own: the parent never imports wasmtime), kept running so its copies can be
+    measured in turns with beamr's."""
 
-    with tempfile.TemporaryDirectory() as tmp:
+    def __init__(self, directory: str, sizes: list[int]) -> None:
         paths = []
         for name, binary in (
             ("edge", _fixture("edge")),
             ("imports", _fixture("imports")),
             ("memory", memory_module(max(sizes) // 65536 + 1)),
         ):
-            path = Path(tmp) / f"{name}.wasm"
+            path = Path(directory) / f"{name}.wasm"
             path.write_bytes(binary)
             paths.append(str(path))
-        done = subprocess.run(
-            [sys.executable, "-m", "workers.baselines", *paths, ",".join(map(str, sizes))],
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "workers.baselines", *paths],
             env=_process._worker_env(),
-            capture_output=True,
-            check=True,
-            timeout=300,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
-    result: dict[str, Any] = json.loads(done.stdout)
-    for kind in ("read", "write"):
-        result[kind] = {int(k): v for k, v in result[kind].items()}
-    return result
+        self.calls: dict[str, float] = json.loads(self._line())
+
+    def _line(self) -> str:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"workers.baselines exited ({self.process.wait()})")
+        return line
+
+    def samples(self, kind: str, size: int, rounds: int) -> list[float]:
+        assert self.process.stdin is not None
+        self.process.stdin.write(f"{kind} {size} {rounds}\n")
+        self.process.stdin.flush()
+        samples: list[float] = json.loads(self._line())
+        return samples
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(60)
 
 
 def _sweep_rounds(size: int) -> int:
-    return 300 if size <= 1 << 16 else 60 if size <= 1 << 20 else 10
+    return 300 if size <= 1 << 16 else 60 if size <= 1 << 20 else 30 if size <= 16 << 20 else 10
 
 
-async def _sweep(sizes: list[int]) -> dict[str, dict[int, float]]:
-    """Median io.read / io.write seconds per size, through beamr."""
-    reads, writes = {}, {}
+async def _sweep(sizes: list[int], inproc: _InProcess) -> dict[str, dict[int, list[float]]]:
+    """io.read / io.write seconds per size through beamr, and the in-process copies of
+    the same size, measured in alternating turns so both see the same machine."""
+    samples: dict[str, dict[int, list[float]]] = {
+        "read": {}, "write": {}, "in-process read": {}, "in-process write": {}
+    }  # fmt: skip
     async with await beamr.start(memory_module(max(sizes) // 65536 + 1)) as wasm:
         for size in sizes:
             data = bytes(range(256)) * (size // 256) + bytes(size % 256)
             rounds = _sweep_rounds(size)
-            writes[size] = statistics.median(
-                await _timed(functools.partial(io.write, wasm, 0, data), rounds)
-            )
-            reads[size] = statistics.median(
-                await _timed(functools.partial(io.read, wasm, 0, size), rounds)
-            )
-    return {"read": reads, "write": writes}
+            turn = max(1, rounds // TURNS)
+            for kind in samples:
+                samples[kind][size] = []
+            await io.write(wasm, 0, data)  # warm: map the pages on both sides
+            for _ in range(rounds // turn):
+                samples["write"][size] += await _timed(
+                    functools.partial(io.write, wasm, 0, data), turn, warmup=1
+                )
+                samples["in-process write"][size] += inproc.samples("write", size, turn)
+                samples["read"][size] += await _timed(
+                    functools.partial(io.read, wasm, 0, size), turn, warmup=1
+                )
+                samples["in-process read"][size] += inproc.samples("read", size, turn)
+    return samples
 
 
 def _fixture(name: str) -> bytes:
     return resources.files("beamr").joinpath("demo_modules", f"{name}.wasm").read_bytes()
 
 
-async def _measure(rounds: int) -> dict[str, list[float]]:
-    results: dict[str, list[float]] = {"raw echo": await _raw_echo(rounds)}
-    async with await beamr.start(_fixture("edge")) as wasm:
-        results["io.size"] = await _timed(lambda: io.size(wasm), rounds)
-        results["call(noop)"] = await _timed(lambda: beamr.call(wasm, "noop", []), rounds)
+def _pin(pids: list[int], ours: set[int], theirs: set[int]) -> None:
+    """Pin this thread to ``ours`` and every thread of the peers (processes this
+    bench started) to ``theirs``."""
+    os.sched_setaffinity(0, ours)
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with contextlib.suppress(OSError):
+                    os.sched_setaffinity(int(task), theirs)
+
+
+#: Placements measured besides the scheduler's own choice: parent and peer on one CPU,
+#: and on two. Where the scheduler puts a peer decides a round trip more than any code
+#: does (a wake-up on the same CPU is a context switch; on another, a cross-CPU wake-up),
+#: and it may place the echo and a worker differently in the same run.
+PLACEMENTS = {"same CPU": ({0}, {0}), "two CPUs": ({0}, {1})}
+
+
+async def _measure(rounds: int) -> dict[str, dict[str, list[float]]]:
+    """Round-trip samples of each operation and its baselines, measured in turns:
+    under the scheduler's placement ("free"), then under each of :data:`PLACEMENTS`
+    where the machine has the CPUs and allows pinning."""
+    raw, floor = _Echo(blocking=False), _Echo(blocking=True)
     handlers = {"env": {"host_mul": lambda w, a, b: a * b}}
-    async with await beamr.start(_fixture("calling"), imports=handlers) as wasm:
-        results["call with 1 import"] = await _timed(
-            lambda: beamr.call(wasm, "mul_via_host", [6, 7]), rounds
-        )
-    return results
+    try:
+        async with (
+            await beamr.start(_fixture("edge")) as edge,
+            await beamr.start(_fixture("calling"), imports=handlers) as calling,
+        ):
+            operations: dict[str, Callable[[], Awaitable[Any]]] = {
+                "raw echo": raw.raw,
+                "io.size": functools.partial(io.size, edge),
+                "call(noop)": functools.partial(beamr.call, edge, "noop", []),
+                "call with 1 import": functools.partial(
+                    beamr.call, calling, "mul_via_host", [6, 7]
+                ),
+            }
+            warmup = min(200, rounds)
+            for operation in operations.values():
+                await _timed(operation, 0, warmup=warmup)
+            _timed_sync(floor.blocking, warmup)
+
+            async def turns(count: int) -> dict[str, list[float]]:
+                results: dict[str, list[float]] = {name: [] for name in operations}
+                results["blocking echo"] = []
+                turn = max(1, count // TURNS)
+                for _ in range(count // turn):
+                    for name, operation in operations.items():
+                        results[name] += await _timed(operation, turn)
+                    results["blocking echo"] += _timed_sync(floor.blocking, turn)
+                return results
+
+            measured = {"free": await turns(rounds)}
+            cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set()
+            if {0, 1} <= cpus:
+                peers = [raw.child.pid, floor.child.pid, edge.pid, calling.pid]
+                try:
+                    for placement, (ours, theirs) in PLACEMENTS.items():
+                        _pin(peers, ours, theirs)
+                        measured[placement] = await turns(max(1, rounds // 2))
+                finally:
+                    _pin(peers, cpus, cpus)
+            return measured
+    finally:
+        raw.close()
+        floor.close()
 
 
 def _pss_bytes(pid: int) -> int | None:
@@ -320,6 +411,18 @@ BASELINES = {
 }
 
 
+def _placement_rows(samples: dict[str, list[float]]) -> dict[str, dict[str, float]]:
+    medians = {name: statistics.median(values) for name, values in samples.items()}
+    rows = {}
+    for name, median in medians.items():
+        row = {"median_us": round(median * 1e6, 1)}
+        if name in BASELINES:
+            base, times = BASELINES[name]
+            row["ratio"] = round(median / (medians[base] * times), 2)
+        rows[name] = row
+    return rows
+
+
 def _target(name: str, value: float | None, limit: float, *, at_least: bool) -> dict[str, Any]:
     met = value is not None and (value >= limit if at_least else value <= limit)
     return {"target": name, "value": value, "met": met}
@@ -346,12 +449,25 @@ async def _thousand(count: int = 1000) -> dict[str, Any]:
 def run(rounds: int, backends: list[str], scale: bool = False) -> dict[str, Any]:
     report: dict[str, Any] = {"rounds": rounds, "cpus": os.cpu_count(), "backends": {}}
     targets: list[dict[str, Any]] = []
-    inproc = _baselines(SWEEP_SIZES)
-    report["in-process us"] = {
-        k: round(v * 1e6, 2) for k, v in inproc.items() if isinstance(v, float)
-    }
-    blocking = statistics.median(_blocking_echo(rounds))
-    report["blocking echo us"] = round(blocking * 1e6, 1)
+    with tempfile.TemporaryDirectory() as tmp:
+        inproc = _InProcess(tmp, SWEEP_SIZES)
+        try:
+            _measure_all(report, targets, inproc, rounds, backends, scale)
+        finally:
+            inproc.close()
+    report["targets"] = targets
+    return report
+
+
+def _measure_all(
+    report: dict[str, Any],
+    targets: list[dict[str, Any]],
+    inproc: _InProcess,
+    rounds: int,
+    backends: list[str],
+    scale: bool,
+) -> None:
+    report["in-process us"] = {k: round(v * 1e6, 2) for k, v in inproc.calls.items()}
     if scale:
         with contextlib.suppress(ValueError, OSError):  # 1000 workers: ~4 fds each
             _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -384,56 +500,68 @@ def run(rounds: int, backends: list[str], scale: bool = False) -> dict[str, Any]
                 at_least=True,
             )
         )
-    host = inproc["wasm -> python -> wasm"]
+    host = inproc.calls["wasm -> python -> wasm"]
     for backend in backends:
-        samples = anyio.run(_measure, rounds, backend=backend)
+        measured = anyio.run(_measure, rounds, backend=backend)
+        samples = measured.pop("free")
+        report.setdefault("placements", {})[backend] = {
+            placement: _placement_rows(placed) for placement, placed in measured.items()
+        }
         medians = {name: statistics.median(values) for name, values in samples.items()}
         rows = {}
         for name, median in medians.items():
+            values = samples[name]
             row: dict[str, Any] = {
                 "median_us": round(median * 1e6, 1),
-                "p90_us": round(sorted(samples[name])[int(0.9 * rounds)] * 1e6, 1),
+                "p90_us": round(sorted(values)[int(0.9 * len(values))] * 1e6, 1),
             }
             if name in BASELINES:
                 base, times = BASELINES[name]
                 row["ratio"] = round(median / (medians[base] * times), 2)
                 row["baseline"] = f"{times:g} x {base}"
             rows[name] = row
-        echo = medians["raw echo"]
-        rows["blocking echo"] = {"median_us": round(blocking * 1e6, 1), "p90_us": 0.0}
         report["backends"][backend] = rows
-        size, call, imp = medians["io.size"], medians["call(noop)"], medians["call with 1 import"]
-        targets += [
-            _target(f"{backend}: io.size <= 1.2x raw echo", round(size / echo, 2), 1.2,
-                    at_least=False),
-            _target(f"{backend}: io.size <= 2.5x blocking echo", round(size / blocking, 2), 2.5,
-                    at_least=False),
-            _target(f"{backend}: call(noop) <= 1.3x raw echo", round(call / echo, 2), 1.3,
-                    at_least=False),
-            _target(
-                f"{backend}: import <= 1.2x (2 echoes + in-process host call)",
-                round(imp / (2 * echo + host), 2),
-                1.2,
-                at_least=False,
-            ),
-        ]  # fmt: skip
-    sweep = anyio.run(_sweep, SWEEP_SIZES)
-    report["sweep"] = {
-        kind: {
-            str(size): {
-                "beamr GB/s": round(size / sweep[kind][size] / 1e9, 3),
-                "in-process GB/s": round(size / inproc[kind][size] / 1e9, 3),
-                "ratio": round(inproc[kind][size] / sweep[kind][size], 2),
-            }
-            for size in SWEEP_SIZES
+        # Each round-trip target is judged with the peer and the parent placed alike
+        # (the worst of the pinned placements), so that it measures beamr and not where
+        # the scheduler happened to put the echo and the worker; the ratio under the
+        # scheduler's own placement is printed beside it. Unpinned where pinning is
+        # impossible (fewer than two CPUs, no sched_setaffinity).
+        placed = {"free": medians} | {
+            placement: {name: statistics.median(values) for name, values in by_name.items()}
+            for placement, by_name in measured.items()
         }
-        for kind in ("read", "write")
-    }
+        checks: list[tuple[str, float, Callable[[dict[str, float]], float]]] = [
+            ("io.size <= 1.2x raw echo", 1.2, lambda m: m["io.size"] / m["raw echo"]),
+            ("io.size <= 2.5x blocking echo", 2.5, lambda m: m["io.size"] / m["blocking echo"]),
+            ("call(noop) <= 1.3x raw echo", 1.3, lambda m: m["call(noop)"] / m["raw echo"]),
+            (
+                "import <= 1.2x (2 echoes + in-process host call)",
+                1.2,
+                lambda m: m["call with 1 import"] / (2 * m["raw echo"] + host),
+            ),
+        ]
+        for name, limit, ratio in checks:
+            ratios = {placement: round(ratio(m), 2) for placement, m in placed.items()}
+            pinned = [value for placement, value in ratios.items() if placement != "free"]
+            target = _target(f"{backend}: {name}", max(pinned or [ratios["free"]]), limit,
+                             at_least=False)  # fmt: skip
+            target["placements"] = ratios
+            targets.append(target)
+    sweep = anyio.run(_sweep, SWEEP_SIZES, inproc)
+    report["sweep"] = {}
     for kind in ("read", "write"):
+        report["sweep"][kind] = {}
+        for size in SWEEP_SIZES:
+            ours = statistics.median(sweep[kind][size])
+            theirs = statistics.median(sweep[f"in-process {kind}"][size])
+            report["sweep"][kind][str(size)] = {
+                # three significant digits: small sizes are tiny figures, not 0.0
+                "beamr GB/s": float(f"{size / ours / 1e9:.3g}"),
+                "in-process GB/s": float(f"{size / theirs / 1e9:.3g}"),
+                "ratio": float(f"{theirs / ours:.3g}"),
+            }
         ratio = report["sweep"][kind][str(16 << 20)]["ratio"]
         targets.append(_target(f"16 MiB {kind} >= 0.6x in-process", ratio, 0.6, at_least=True))
-    report["targets"] = targets
-    return report
 
 
 def plot(report: dict[str, Any], path: Path) -> bool:
@@ -499,20 +627,34 @@ def print_table(report: dict[str, Any]) -> None:
                 f"    {name:22} {row['median_us']:>8.1f}us {row['p90_us']:>8.1f}us"
                 f"   {ratio:>5}  {row.get('baseline', '')}"
             )
+    for backend, placements in report.get("placements", {}).items():
+        for placement, prows in placements.items():
+            line = "  ".join(
+                f"{name} {row['median_us']:.1f}us"
+                + (f" ({row['ratio']:.2f}x)" if "ratio" in row else "")
+                for name, row in prows.items()
+            )
+            print(f"\n  {backend}, pinned to {placement}: {line}")
     print("\n  io sweep (GB/s, median)")
     print(f"    {'size':>10} {'read':>8} {'in-proc':>8} {'ratio':>6}"
           f"   {'write':>8} {'in-proc':>8} {'ratio':>6}")  # fmt: skip
     for size in SWEEP_SIZES:
         r, w = report["sweep"]["read"][str(size)], report["sweep"]["write"][str(size)]
         cells = [
-            f"{r['beamr GB/s']:>8.3f} {r['in-process GB/s']:>8.3f} {r['ratio']:>6.2f}",
-            f"{w['beamr GB/s']:>8.3f} {w['in-process GB/s']:>8.3f} {w['ratio']:>6.2f}",
+            f"{r['beamr GB/s']:>8.3g} {r['in-process GB/s']:>8.3g} {r['ratio']:>6.3g}",
+            f"{w['beamr GB/s']:>8.3g} {w['in-process GB/s']:>8.3g} {w['ratio']:>6.3g}",
         ]
         print(f"    {size:>10} {cells[0]}   {cells[1]}")
     print("\n  targets")
     for target in report["targets"]:
         mark = "met   " if target["met"] else "MISSED"
-        print(f"    {mark} {target['target']:58} {target['value']}")
+        placements = target.get("placements", {})
+        beside = (
+            "  (" + ", ".join(f"{k}: {v}" for k, v in placements.items()) + ")"
+            if len(placements) > 1
+            else ""
+        )
+        print(f"    {mark} {target['target']:58} {target['value']}{beside}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -251,6 +251,8 @@ def _frame(value: list[Any]) -> bytes:
 
 def encode_command(command_id: int, command: Command) -> bytes:
     """One frame for ``command``, tagged ``command_id``."""
+    if type(command) is Call:  # the hot command: no pattern matching
+        return _frame([command_id, "call", command.name, list(command.args)])
     match command:
         case Size():
             return _frame([command_id, "size"])
@@ -285,6 +287,8 @@ def encode_command(command_id: int, command: Command) -> bytes:
 
 def encode_reply(command_id: int, reply: Reply) -> bytes:
     """One frame for ``reply`` to the command ``command_id``."""
+    if type(reply) is Result:  # the hot reply: no pattern matching
+        return _frame([command_id, "execution_result", *reply.values])
     match reply:
         case Result(values):
             return _frame([command_id, "execution_result", *values])

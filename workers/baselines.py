@@ -1,11 +1,15 @@
-"""``python -m workers.baselines EDGE IMPORTS MEMORY SIZES``: in-process baselines.
+"""``python -m workers.baselines EDGE IMPORTS MEMORY``: in-process baselines.
 
 The physical limits ``beamr bench`` compares with, measured in one process that
 owns wasmtime (the parent never imports it): a no-op export called through
 wasmtime-py's ``Func.__call__`` and through the worker's own call path, a wasm ->
 Python host function -> wasm call, and reads/writes of linear memory of each size
-(a fresh ``bytes`` of a view over the memory; ``ctypes.memmove`` into it). Prints
-JSON: medians in seconds.
+(a fresh ``bytes`` of a view over the memory; ``ctypes.memmove`` into it).
+
+It prints one JSON line of call medians (seconds), then serves copy measurements so
+``beamr bench`` can interleave them with its own in the same run: each stdin line
+``read SIZE ROUNDS`` or ``write SIZE ROUNDS`` is answered with a JSON line of that
+many samples (seconds), until stdin closes.
 """
 
 from __future__ import annotations
@@ -24,23 +28,23 @@ import wasmtime
 from workers.wasmtime_worker import WasmtimeBackend
 
 
-def median_of(operation: Callable[[], Any], rounds: int) -> float:
-    for _ in range(min(rounds, 200)):
+def samples_of(operation: Callable[[], Any], rounds: int, warmup: int) -> list[float]:
+    for _ in range(warmup):
         operation()
     samples = []
     for _ in range(rounds):
         start = time.perf_counter()
         operation()
         samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+    return samples
 
 
-def rounds_for(size: int) -> int:
-    return 2000 if size <= 1 << 16 else 200 if size <= 1 << 20 else 20
+def median_of(operation: Callable[[], Any], rounds: int) -> float:
+    return statistics.median(samples_of(operation, rounds, min(rounds, 200)))
 
 
 def main(argv: list[str]) -> int:
-    edge, imports, memory_module, sizes = argv[0], argv[1], argv[2], argv[3]
+    edge, imports, memory_module = argv[0], argv[1], argv[2]
     out: dict[str, Any] = {}
 
     engine = wasmtime.Engine()
@@ -80,17 +84,22 @@ def main(argv: list[str]) -> int:
     memory = memory_instance.exports(store)["memory"]
     assert isinstance(memory, wasmtime.Memory)
     address = ctypes.cast(memory.data_ptr(store), ctypes.c_void_p).value or 0
-    reads, writes = {}, {}
-    for size in (int(s) for s in sizes.split(",")):
-        view = memoryview((ctypes.c_char * size).from_address(address))
-        data = bytes(range(256)) * (size // 256) + bytes(size % 256)
-        # write first: a read of never-touched memory would copy the shared zero page
-        writes[size] = median_of(
-            functools.partial(ctypes.memmove, address, data, size), rounds_for(size)
-        )
-        reads[size] = median_of(functools.partial(bytes, view), rounds_for(size))
-    out["read"], out["write"] = reads, writes
-    print(json.dumps(out))
+    print(json.dumps(out), flush=True)
+
+    data = bytes(range(256)) * (memory.data_len(store) // 256)
+    written: set[int] = set()
+    for line in sys.stdin:
+        kind, size_text, rounds_text = line.split()
+        size, rounds = int(size_text), int(rounds_text)
+        if kind == "write" or size not in written:
+            # a read of never-touched memory would copy the shared zero page: write first
+            write = functools.partial(ctypes.memmove, address, data, size)
+            samples = samples_of(write, rounds, 1)
+            written.add(size)
+        if kind == "read":
+            view = memoryview((ctypes.c_char * size).from_address(address))
+            samples = samples_of(functools.partial(bytes, view), rounds, 1)
+        print(json.dumps(samples), flush=True)
     return 0
 
 

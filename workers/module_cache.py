@@ -31,6 +31,7 @@ import wasmtime
 MAGIC = b"beamr compiled module v1\n"
 _DIGEST = 32
 
+
 def _runtime_identity() -> str:
     """Which wasmtime this is: its native library's path, size and mtime. (Asking
     importlib.metadata for the version costs a worker 17 ms of imports; wasmtime
