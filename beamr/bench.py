@@ -332,6 +332,7 @@ async def _spawning(count: int) -> dict[str, Any]:
             [sys.executable, "-c", "import wasmtime"], env=_process._worker_env()
         )
     bare = (time.perf_counter() - start) / 3
+    bare_pss = await _bare_pss()
     start = time.perf_counter()
     for _ in range(3):
         async with await beamr.start(binary) as wasm:
@@ -345,12 +346,33 @@ async def _spawning(count: int) -> dict[str, Any]:
             async with await beamr.start(binary) as wasm:
                 await io.size(wasm)
         forked = (time.perf_counter() - start) / 10
-        return {
-            "bare python+wasmtime spawn ms": round(bare * 1e3, 1),
-            "spawned start+first reply ms": round(spawned * 1e3, 1),
-            "forked start+first reply ms": round(forked * 1e3, 1),
-            **await _concurrent_starts(binary, count),
-        }
+        concurrent = await _concurrent_starts(binary, count)
+    pss = concurrent["idle PSS per instance MiB"]
+    return {
+        "bare python+wasmtime spawn ms": round(bare * 1e3, 1),
+        "spawned start+first reply ms": round(spawned * 1e3, 1),
+        "forked start+first reply ms": round(forked * 1e3, 1),
+        "forked start / bare spawn": round(forked / bare, 3),
+        "instances/s sequential (spawned)": round(1 / spawned, 1),
+        "instances/s sequential (forked)": round(1 / forked, 1),
+        **concurrent,
+        "bare python+wasmtime PSS MiB": bare_pss,
+        "idle PSS / bare": round(pss / bare_pss, 3) if pss and bare_pss else None,
+    }
+
+
+async def _bare_pss() -> float | None:
+    """PSS of an idle ``python -c "import wasmtime"`` (what a spawned worker costs at least)."""
+    script = "import sys, wasmtime; print('ready', flush=True); sys.stdin.read()"
+    async with await anyio.open_process(
+        [sys.executable, "-c", script], env=_process._worker_env()
+    ) as process:
+        assert process.stdout is not None
+        assert process.stdin is not None
+        await process.stdout.receive()  # imported
+        pss = _pss_bytes(process.pid)
+        await process.stdin.aclose()
+    return round(pss / (1 << 20), 2) if pss else None
 
 
 async def _concurrent_starts(binary: bytes, count: int) -> dict[str, Any]:
