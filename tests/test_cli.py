@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -132,3 +133,10 @@ def test_bench_prints_ratios(tmp_path: Path) -> None:
     assert {"Func.__call__ noop", "wasm -> python -> wasm"} <= set(data["in-process us"])
     assert "targets" in done.stdout
     assert all(isinstance(t["met"], bool) for t in data["targets"])
+    round_trips = [t for t in data["targets"] if t["target"].startswith("trio: ")]
+    assert len(round_trips) == 4
+    if {0, 1} <= os.sched_getaffinity(0):  # pinned placements are measured and judged
+        assert set(data["placements"]["trio"]) == {"same CPU", "two CPUs"}
+        for target in round_trips:
+            pinned = [v for k, v in target["placements"].items() if k != "free"]
+            assert target["value"] == max(pinned)
