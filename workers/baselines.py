@@ -91,6 +91,8 @@ def main(argv: list[str]) -> int:
     for line in sys.stdin:
         kind, size_text, rounds_text = line.split()
         size, rounds = int(size_text), int(rounds_text)
+        if kind not in ("read", "write") or not 0 < size <= len(data) or rounds < 1:
+            raise SystemExit(f"workers.baselines: bad request {line.strip()!r}")
         if kind == "write" or size not in written:
             # a read of never-touched memory would copy the shared zero page: write first
             write = functools.partial(ctypes.memmove, address, data, size)
