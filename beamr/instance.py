@@ -90,7 +90,21 @@ class _Mailbox:
     def locked(self) -> bool:
         return self._held
 
+    def try_acquire(self) -> bool:
+        """Take it if it is free (no await: the hot path); False if it is not."""
+        if self._held:
+            return False
+        self._held = True
+        return True
+
     async def __aenter__(self) -> None:
+        if not self._held:
+            self._held = True
+            return
+        await self.acquire()
+
+    async def acquire(self) -> None:
+        """Wait in line for it (fair: first come, first served)."""
         if not self._held:
             self._held = True
             return
@@ -106,6 +120,9 @@ class _Mailbox:
             raise
 
     async def __aexit__(self, *exc_info: object) -> None:
+        self._release()
+
+    def release(self) -> None:
         self._release()
 
     def _release(self) -> None:
@@ -313,7 +330,9 @@ class Instance:
         while True:
             scope = self._scope()
             depth, lock = (scope.depth, scope.lock) if scope else (0, self._lock)
-            async with lock:
+            if not lock.try_acquire():  # free: no coroutine to enter (the hot path)
+                await lock.acquire()
+            try:
                 if scope is not None and not scope.active:
                     continue  # that handler has returned: queue at the level above
                 self._check_usable()
@@ -340,6 +359,8 @@ class Instance:
                     # stopped under our feet (InstanceClosed), or the worker died
                     self._check_usable()
                     await self._crashed("the connection to the worker broke")
+            finally:
+                lock.release()
             break
         if isinstance(reply, p.Error):
             error = _error_from_reply(reply)

@@ -497,6 +497,9 @@ def parse_reply(value: Any) -> tuple[int, Reply]:
 # ----------------------------------------------------------------- parent state machine
 
 
+_ANSWERS: Final = (ImportResponse, ImportError_)
+
+
 @dataclass(slots=True)
 class Pending:
     """A command sent and not yet answered."""
@@ -531,7 +534,7 @@ class ParentConnection:
     def send(self, command: Command) -> tuple[Pending, bytes]:
         """Record ``command`` as the new innermost pending command; its frame."""
         self._check()
-        if isinstance(command, ImportResponse | ImportError_):
+        if isinstance(command, _ANSWERS):
             raise TypeError("answer imports with answer_import()")
         if self.stack and not self.stack[-1].awaiting_import:
             raise ProtocolError(
