@@ -18,6 +18,7 @@ from typing import Any
 import wasmtime
 
 try:  # the unchecked call path: types are resolved once, not on every call
+    from wasmtime import _bindings as _wbind
     from wasmtime import _ffi as _wffi
     from wasmtime import _func as _wfunc
     from wasmtime._func import maybe_raise_last_exn as _raise_host_exception
@@ -180,6 +181,14 @@ class WasmtimeBackend:
             info = export_info(module)
         self._store = wasmtime.Store(self._engine)
         self._context = self._store._context()
+        #: the C function itself, not wasmtime-py's Python wrapper around it
+        self._set_deadline: Callable[[Any, int], Any] | None = None
+        if _UNCHECKED:
+            self._set_deadline = getattr(
+                _wbind,
+                "_wasmtime_context_set_epoch_deadline",
+                _wffi.wasmtime_context_set_epoch_deadline,
+            )
         self._callbacks: list[Any] = []
         #: (address, length) of the linear memory, valid until the wasm runs again
         self._memory_view: tuple[int, int] | None = None
@@ -431,16 +440,18 @@ class WasmtimeBackend:
         array = _wffi.wasmtime_val_raw_t * slots
         func_ref = ctypes.byref(func._func)
         context = self._context
+        trap_pointer = ctypes.POINTER(_wffi.wasm_trap_t)
+        # the C function itself, not wasmtime-py's Python wrapper around it
+        call = getattr(_wbind, "_wasmtime_func_call_unchecked", _wffi.wasmtime_func_call_unchecked)
 
         def run(values: list[Number]) -> list[Number]:
             buffer = array()
-            for slot, field, value in zip(buffer, fields, values, strict=False):
-                setattr(slot, field, value)
-            trap = ctypes.POINTER(_wffi.wasm_trap_t)()
+            if fields:
+                for slot, field, value in zip(buffer, fields, values, strict=False):
+                    setattr(slot, field, value)
+            trap = trap_pointer()  # a fresh one per call: calls nest (imports)
             try:
-                error = _wffi.wasmtime_func_call_unchecked(
-                    context, func_ref, buffer, slots, ctypes.byref(trap)
-                )
+                error = call(context, func_ref, buffer, slots, ctypes.byref(trap))
                 if error:
                     _raise_host_exception()
                     raise wasmtime.WasmtimeError._from_ptr(error)
@@ -456,6 +467,8 @@ class WasmtimeBackend:
                 text = _trap_message(exc)
                 code = "stack_overflow" if "stack overflow" in text else None
                 raise CommandFailed("trap", text, code) from None
+            if not out:
+                return []
             return [getattr(buffer[i], field) for i, field in enumerate(out)]
 
         return run
@@ -464,8 +477,8 @@ class WasmtimeBackend:
         if fresh_fuel and self._fuel is not None:
             self._store.set_fuel(self._fuel)
         # relative to the current epoch: one increment from now traps
-        if _UNCHECKED:
-            _wffi.wasmtime_context_set_epoch_deadline(self._context, 1)
+        if self._set_deadline is not None:
+            self._set_deadline(self._context, 1)
         else:  # pragma: no cover
             self._store.set_epoch_deadline(1)
         self._memory_view = None  # the wasm is about to run: it may grow its memory
