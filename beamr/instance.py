@@ -98,9 +98,6 @@ class _Mailbox:
         return True
 
     async def __aenter__(self) -> None:
-        if not self._held:
-            self._held = True
-            return
         await self.acquire()
 
     async def acquire(self) -> None:
