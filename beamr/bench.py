@@ -258,16 +258,20 @@ def _pin(pids: list[int], ours: set[int], theirs: set[int]) -> None:
 #: and on two. Where the scheduler puts a peer decides a round trip more than any code
 #: does (a wake-up on the same CPU is a context switch; on another, a cross-CPU wake-up),
 #: and it may place the echo and a worker differently in the same run.
-PLACEMENTS = {"same CPU": ({0}, {0}), "two CPUs": ({0}, {1})}
+#: Each is (the parent's, the peers') index among the CPUs this process may use.
+PLACEMENTS = {"same CPU": (0, 0), "two CPUs": (0, 1)}
 
 
 async def _measure(rounds: int) -> dict[str, dict[str, list[float]]]:
     """Round-trip samples of each operation and its baselines, measured in turns:
     under the scheduler's placement ("free"), then under each of :data:`PLACEMENTS`
     where the machine has the CPUs and allows pinning."""
-    raw, floor = _Echo(blocking=False), _Echo(blocking=True)
     handlers = {"env": {"host_mul": lambda w, a, b: a * b}}
-    try:
+    with contextlib.ExitStack() as echoes:
+        raw = _Echo(blocking=False)
+        echoes.callback(raw.close)
+        floor = _Echo(blocking=True)
+        echoes.callback(floor.close)
         async with (
             await beamr.start(_fixture("edge")) as edge,
             await beamr.start(_fixture("calling"), imports=handlers) as calling,
@@ -297,18 +301,16 @@ async def _measure(rounds: int) -> dict[str, dict[str, list[float]]]:
 
             measured = {"free": await turns(rounds)}
             cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set()
-            if {0, 1} <= cpus:
+            if len(cpus) >= 2:
+                usable = sorted(cpus)
                 peers = [raw.child.pid, floor.child.pid, edge.pid, calling.pid]
                 try:
                     for placement, (ours, theirs) in PLACEMENTS.items():
-                        _pin(peers, ours, theirs)
+                        _pin(peers, {usable[ours]}, {usable[theirs]})
                         measured[placement] = await turns(max(1, rounds // 2))
                 finally:
                     _pin(peers, cpus, cpus)
             return measured
-    finally:
-        raw.close()
-        floor.close()
 
 
 def _pss_bytes(pid: int) -> int | None:

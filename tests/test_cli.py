@@ -135,7 +135,7 @@ def test_bench_prints_ratios(tmp_path: Path) -> None:
     assert all(isinstance(t["met"], bool) for t in data["targets"])
     round_trips = [t for t in data["targets"] if t["target"].startswith("trio: ")]
     assert len(round_trips) == 4
-    if {0, 1} <= os.sched_getaffinity(0):  # pinned placements are measured and judged
+    if len(os.sched_getaffinity(0)) >= 2:  # pinned placements are measured and judged
         assert set(data["placements"]["trio"]) == {"same CPU", "two CPUs"}
         for target in round_trips:
             pinned = [v for k, v in target["placements"].items() if k != "free"]
