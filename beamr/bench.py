@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import anyio.to_thread
 import msgpack
 
 import beamr
@@ -435,14 +434,19 @@ BASELINES = {
 }
 
 
-def _placement_rows(samples: dict[str, list[float]]) -> dict[str, dict[str, float]]:
-    medians = {name: statistics.median(values) for name, values in samples.items()}
+def _rows(samples: dict[str, list[float]], medians: dict[str, float]) -> dict[str, Any]:
+    """A table row per operation: median, p90 and the ratio to its baseline."""
     rows = {}
     for name, median in medians.items():
-        row = {"median_us": round(median * 1e6, 1)}
+        values = sorted(samples[name])
+        row: dict[str, Any] = {
+            "median_us": round(median * 1e6, 1),
+            "p90_us": round(values[int(0.9 * len(values))] * 1e6, 1),
+        }
         if name in BASELINES:
             base, times = BASELINES[name]
             row["ratio"] = round(median / (medians[base] * times), 2)
+            row["baseline"] = f"{times:g} x {base}"
         rows[name] = row
     return rows
 
@@ -527,33 +531,21 @@ def _measure_all(
     host = inproc.calls["wasm -> python -> wasm"]
     for backend in backends:
         measured = anyio.run(_measure, rounds, backend=backend)
-        samples = measured.pop("free")
-        report.setdefault("placements", {})[backend] = {
-            placement: _placement_rows(placed) for placement, placed in measured.items()
+        placed = {
+            placement: {name: statistics.median(values) for name, values in by_name.items()}
+            for placement, by_name in measured.items()
         }
-        medians = {name: statistics.median(values) for name, values in samples.items()}
-        rows = {}
-        for name, median in medians.items():
-            values = samples[name]
-            row: dict[str, Any] = {
-                "median_us": round(median * 1e6, 1),
-                "p90_us": round(sorted(values)[int(0.9 * len(values))] * 1e6, 1),
-            }
-            if name in BASELINES:
-                base, times = BASELINES[name]
-                row["ratio"] = round(median / (medians[base] * times), 2)
-                row["baseline"] = f"{times:g} x {base}"
-            rows[name] = row
-        report["backends"][backend] = rows
+        report["backends"][backend] = _rows(measured["free"], placed["free"])
+        report.setdefault("placements", {})[backend] = {
+            placement: _rows(measured[placement], placed[placement])
+            for placement in measured
+            if placement != "free"
+        }
         # Each round-trip target is judged with the peer and the parent placed alike
         # (the worst of the pinned placements), so that it measures beamr and not where
         # the scheduler happened to put the echo and the worker; the ratio under the
         # scheduler's own placement is printed beside it. Unpinned where pinning is
         # impossible (fewer than two CPUs, no sched_setaffinity).
-        placed = {"free": medians} | {
-            placement: {name: statistics.median(values) for name, values in by_name.items()}
-            for placement, by_name in measured.items()
-        }
         checks: list[tuple[str, float, Callable[[dict[str, float]], float]]] = [
             ("io.size <= 1.2x raw echo", 1.2, lambda m: m["io.size"] / m["raw echo"]),
             ("io.size <= 2.5x blocking echo", 2.5, lambda m: m["io.size"] / m["blocking echo"]),

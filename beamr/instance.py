@@ -111,18 +111,15 @@ class _Mailbox:
             await event.wait()
         except BaseException:
             if event.is_set():  # handed to us as we were cancelled: pass it on
-                self._release()
+                self.release()
             else:
                 self._waiters.remove(event)
             raise
 
     async def __aexit__(self, *exc_info: object) -> None:
-        self._release()
+        self.release()
 
     def release(self) -> None:
-        self._release()
-
-    def _release(self) -> None:
         if self._waiters:
             self._waiters.popleft().set()  # ownership passes on: still held
         else:

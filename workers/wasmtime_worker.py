@@ -35,6 +35,13 @@ except ImportError:  # pragma: no cover - another wasmtime-py layout: the checke
 from workers import module_cache
 from workers.backend import CommandFailed, HostCall, Number
 
+
+def _c_function(name: str) -> Any:
+    """wasmtime's C function ``name`` itself (its ctypes binding), not wasmtime-py's
+    Python wrapper around it: one Python call less on the hot path."""
+    return getattr(_wbind, f"_{name}", getattr(_wffi, name))
+
+
 WASM_MAGIC = b"\0asm"
 WASI_MODULE = "wasi_snapshot_preview1"
 OUTPUT_LIMIT = 16 << 20  # bytes of WASI stdout (and of stderr) kept for the parent
@@ -181,14 +188,9 @@ class WasmtimeBackend:
             info = export_info(module)
         self._store = wasmtime.Store(self._engine)
         self._context = self._store._context()
-        #: the C function itself, not wasmtime-py's Python wrapper around it
-        self._set_deadline: Callable[[Any, int], Any] | None = None
-        if _UNCHECKED:
-            self._set_deadline = getattr(
-                _wbind,
-                "_wasmtime_context_set_epoch_deadline",
-                _wffi.wasmtime_context_set_epoch_deadline,
-            )
+        self._set_deadline: Callable[[Any, int], Any] | None = (
+            _c_function("wasmtime_context_set_epoch_deadline") if _UNCHECKED else None
+        )
         self._callbacks: list[Any] = []
         #: (address, length) of the linear memory, valid until the wasm runs again
         self._memory_view: tuple[int, int] | None = None
@@ -441,8 +443,7 @@ class WasmtimeBackend:
         func_ref = ctypes.byref(func._func)
         context = self._context
         trap_pointer = ctypes.POINTER(_wffi.wasm_trap_t)
-        # the C function itself, not wasmtime-py's Python wrapper around it
-        call = getattr(_wbind, "_wasmtime_func_call_unchecked", _wffi.wasmtime_func_call_unchecked)
+        call = _c_function("wasmtime_func_call_unchecked")
 
         def run(values: list[Number]) -> list[Number]:
             buffer = array()
