@@ -4,19 +4,25 @@ The loop is runtime-agnostic: it speaks :mod:`beamr.protocol` over a blocking so
 and drives a :class:`~workers.backend.Backend`. An import called by the wasm sends an
 ``import`` request and re-enters the loop, so that while the parent's handler runs,
 io and nested calls on this instance are served; the import's answer returns to the
-wasm. A separate thread reads call ids from the interrupt pipe and interrupts the
-wasm when (and only when) that call is still running; EOF there means the parent is
-gone, and the worker exits at once, even in the middle of a runaway call.
+wasm. Nesting is bounded (:data:`beamr.protocol.MAX_NESTING`): a deeper call fails
+with ``nesting_too_deep`` before it enters the wasm.
+
+``init`` builds the backend (compile, link), hardens the process (the ``harden``
+hook: :mod:`workers.sandbox`) and only then instantiates the module, as a wasm entry
+like any call: interruptible, with fresh fuel, and with ``call_timeout`` enforced
+here, since the parent cannot tell compiling from running.
+
+The :class:`~workers.watcher.Watcher` thread interrupts calls on the parent's
+request: only while (and only if) that call is still running or not yet started.
 """
 
 from __future__ import annotations
 
 import os
 import socket
-import struct
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from beamr import protocol as p
@@ -24,6 +30,12 @@ from workers import probe
 from workers.backend import Backend, CommandFailed, HostCall, Number
 
 RECV_CHUNK = 1 << 16
+#: the exit status of a worker whose host callback let an exception escape (the wasm
+#: would otherwise go on with whatever the callback left behind)
+EXIT_HOST_FAILURE = 71
+
+MakeBackend = Callable[[bytes, Mapping[str, Any], HostCall], Backend]
+Harden = Callable[[Mapping[str, Any]], None]
 
 
 class StopWorker(BaseException):
@@ -34,21 +46,25 @@ class Server:
     def __init__(
         self,
         sock: socket.socket,
-        make_backend: Callable[[bytes, dict[str, Any], HostCall], Backend],
+        make_backend: MakeBackend,
         max_frame_size: int = p.DEFAULT_MAX_FRAME_SIZE,
-        on_init: Callable[[dict[str, Any]], None] | None = None,
+        harden: Harden | None = None,
     ) -> None:
         self._sock = sock
-        self._on_init = on_init
+        self._harden = harden
         self._decoder = p.FrameDecoder(max_frame_size)
         self._make_backend = make_backend
         self.backend: Backend | None = None
-        # Interrupt bookkeeping, shared with the interrupt thread under one lock:
-        #: ids of the calls on the wasm stack, outermost first
+        #: sets deadlines (``call_timeout`` of the start function); None in tests
+        self.watcher: Any = None
+        # Interrupt bookkeeping, shared with the watcher thread under one lock:
+        #: ids of the wasm entries on the stack (calls, init), outermost first
         self._calls: list[int] = []
-        #: calls the parent asked to interrupt: running ones, or ones not started yet
+        #: entries the parent asked to interrupt: running ones, or ones not started yet
         self._interrupted: set[int] = set()
-        #: the highest call id seen; an interrupt for a lower id not running is stale
+        #: entries interrupted because their deadline passed
+        self._timed_out: set[int] = set()
+        #: the highest entry id seen; an interrupt for a lower id not running is stale
         self._last_call = 0
         self._lock = threading.Lock()
 
@@ -64,7 +80,10 @@ class Server:
                 raise StopWorker from None
             if value is not None:
                 return value
-            chunk = self._sock.recv(max(RECV_CHUNK, self._decoder.buffered))
+            try:
+                chunk = self._sock.recv(max(RECV_CHUNK, self._decoder.buffered))
+            except OSError:
+                chunk = b""  # the parent reset the connection: it is gone
             if not chunk:
                 raise StopWorker  # the parent closed the connection
             self._decoder.feed(chunk)
@@ -82,9 +101,8 @@ class Server:
         try:
             while True:
                 command_id, command = self._next_command()
-                if command is None:
-                    continue
-                self._execute(command_id, command)
+                if command is not None:
+                    self._execute(command_id, command)
         except StopWorker:
             return
 
@@ -108,12 +126,14 @@ class Server:
         try:
             reply = self._dispatch(command_id, command)
         except CommandFailed as exc:
-            reply = p.Error(exc.kind, exc.text, exc.code)
+            reply = p.Error(exc.kind, exc.text, exc.code, exc.detail)
         except (StopWorker, KeyboardInterrupt):
             raise
         except Exception as exc:  # a bug here must not take the instance down
             reply = p.Error("internal", f"{type(exc).__name__}: {exc}")
         self._send(command_id, reply)
+        if isinstance(reply, p.Error) and reply.kind == "sandbox":
+            raise StopWorker  # half-hardened: the module never runs here
 
     def _dispatch(self, command_id: int, command: p.Command) -> p.Reply:
         backend = self.backend
@@ -127,17 +147,7 @@ class Server:
         if isinstance(command, p.Stop):
             raise StopWorker
         if isinstance(command, p.Init):
-            if self.backend is not None:
-                raise CommandFailed("bad_command", "already initialised")
-            self.backend = self._make_backend(command.binary, command.options, self._host_call)
-            if self._on_init is not None:
-                self._on_init(command.options)
-            return p.Result(
-                (
-                    [list(i) for i in self.backend.imports],
-                    [list(e) for e in self.backend.exports],
-                )
-            )
+            return self._init(command_id, command)
         if isinstance(command, p.ImportResponse | p.ImportError_):
             raise CommandFailed("bad_command", "no import is waiting for an answer")
         if isinstance(command, p.Probe):
@@ -158,7 +168,7 @@ class Server:
             case p.Locate(offset, size, access):
                 return p.Result(backend.locate(offset, size, access))
             case p.ReadString(offset):
-                return p.Result((backend.read_string(offset),))
+                return p.Result((backend.read_string(offset, p.INLINE_CHUNK),))
             case p.Call(name, args):
                 return p.Result((self._call(backend, command_id, name, args),))
             case p.Serialize():
@@ -172,39 +182,78 @@ class Server:
                     )
                 backend.write(0, data)
                 return p.Ok()
-            case p.Output():
-                out, err = backend.take_output()
+            case p.Output(limit):
+                out, err = backend.take_output(max(0, min(limit, p.INLINE_CHUNK)))
                 return p.Result((out, err))
         raise CommandFailed("bad_command", f"unexpected command {command!r:.60}")
+
+    def _init(self, command_id: int, command: p.Init) -> p.Reply:
+        if self.backend is not None or self._calls:
+            raise CommandFailed("bad_command", "already initialised")
+        options = command.options
+        backend = self._make_backend(command.binary, options, self._host_call)
+        if self._harden is not None:
+            self._harden(options)  # raises CommandFailed("sandbox", ...): nothing ran
+        self.backend = backend
+        limits = options.get("limits") or {}
+        try:
+            self._enter(command_id, backend.instantiate, timeout=limits.get("call_timeout"))
+        except BaseException:
+            self.backend = None
+            raise
+        return p.Result(([list(i) for i in backend.imports], [list(e) for e in backend.exports]))
 
     def _call(
         self, backend: Backend, command_id: int, name: str, args: list[Number]
     ) -> list[Number]:
-        run = backend.prepare_call(name, args)
+        results: list[Number] = self._enter(command_id, backend.prepare_call(name, args))
+        return results
+
+    def _enter(
+        self, command_id: int, run: Callable[[], Any], *, timeout: float | None = None
+    ) -> Any:
+        """Run ``run`` (it enters the wasm) as the entry ``command_id``."""
+        backend = self.backend
+        assert backend is not None
         with self._lock:
+            if len(self._calls) >= p.MAX_NESTING:
+                raise CommandFailed(
+                    "nesting_too_deep",
+                    f"calls nest at most {p.MAX_NESTING} deep through import handlers",
+                )
             self._calls.append(command_id)
             self._last_call = max(self._last_call, command_id)
-            if self._interrupted:  # forget interrupts for calls that are over
+            if self._interrupted:  # forget interrupts for entries that are over
                 self._interrupted = {
                     i for i in self._interrupted if i >= command_id or i in self._calls
                 }
             backend.arm(fresh_fuel=len(self._calls) == 1)
             interrupted = command_id in self._interrupted
+        if timeout is not None and self.watcher is not None:
+            self.watcher.set_deadline(command_id, timeout)
         try:
             if interrupted:  # the parent gave up on it before it started
                 raise CommandFailed("trap", "interrupted before it started", "interrupt")
             return run()
+        except CommandFailed as exc:
+            if exc.code == "interrupt" and command_id in self._timed_out:
+                raise CommandFailed(
+                    "timeout", f"the start function ran longer than {timeout}s"
+                ) from None
+            raise
         finally:
+            if timeout is not None and self.watcher is not None:
+                self.watcher.clear_deadline()
             with self._lock:
                 self._calls.pop()
                 self._interrupted.discard(command_id)
+                self._timed_out.discard(command_id)
 
     def _resume_wasm(self) -> None:
         """Re-arm the deadline before returning into a suspended wasm call.
 
         Nested calls re-armed it for themselves; an interrupt that arrived for a
-        suspended call must not be lost on the way back.
-        """
+        suspended call must not be lost on the way back."""
         backend = self.backend
         assert backend is not None
         with self._lock:
@@ -238,54 +287,69 @@ class Server:
                 return command.results
             self._execute(command_id, command)
 
-    # ------------------------------------------------------------------ interrupts
+    # ----------------------------------------------------------- the watcher's side
 
-    def interrupt_loop(self, fd: int, on_parent_gone: Callable[[], None] | None = None) -> None:
-        """Run in a daemon thread: interrupt the calls the parent names.
+    def interrupt(self, command_ids: tuple[int, ...]) -> None:
+        """From the watcher thread: interrupt these entries if running or to come."""
+        with self._lock:
+            running = False
+            for call_id in command_ids:
+                if call_id in self._calls:
+                    running = True
+                    self._interrupted.add(call_id)
+                elif call_id > self._last_call:  # sent, not started yet
+                    self._interrupted.add(call_id)
+            if running and self.backend is not None:
+                self.backend.interrupt()
 
-        EOF means the parent closed its end (stop) or died: ``on_parent_gone`` runs,
-        by default leaving the process at once, even mid-way through a runaway call.
-        """
-        pending = b""
-        while True:
-            try:
-                chunk = os.read(fd, 4096)
-            except InterruptedError:
-                continue
-            except OSError:
-                chunk = b""
-            if not chunk:
-                if on_parent_gone is None:
-                    os._exit(0)
-                on_parent_gone()
-                return
-            pending += chunk
-            whole = len(pending) - len(pending) % 8
-            ids = struct.unpack(f">{whole // 8}Q", pending[:whole])
-            pending = pending[whole:]
-            with self._lock:
-                running = False
-                for call_id in ids:
-                    if call_id in self._calls:
-                        running = True
-                        self._interrupted.add(call_id)
-                    elif call_id > self._last_call:  # sent, not started yet
-                        self._interrupted.add(call_id)
-                if running and self.backend is not None:
-                    self.backend.interrupt()
+    def deadline_passed(self, command_id: int) -> None:
+        """From the watcher thread: the entry's time is up."""
+        with self._lock:
+            if command_id in self._calls:
+                self._timed_out.add(command_id)
+        self.interrupt((command_id,))
 
 
-def main(sock_fd: int, interrupt_fd: int) -> int:
+def _exit_on_escaped_callback_error(hook: Any) -> None:
+    """``sys.unraisablehook``: an exception that escaped a ctypes callback would let
+    the wasm go on with whatever the callback left in its result slots. The worker
+    exits instead (the parent reports WorkerCrashed)."""
+    if "ctypes callback" in (hook.err_msg or ""):
+        try:
+            sys.stderr.write(f"beamr worker: a host callback failed: {hook.exc_value!r}\n")
+            sys.stderr.flush()
+        finally:
+            os._exit(EXIT_HOST_FAILURE)
+    sys.__unraisablehook__(hook)
+
+
+def main(sock_fd: int, interrupt_fd: int, owner_fd: int | None = None) -> int:
     from workers import sandbox
     from workers.wasmtime_worker import WasmtimeBackend
+    from workers.watcher import Watcher
 
+    sys.unraisablehook = _exit_on_escaped_callback_error
+    # Nesting is bounded well below this: a RecursionError can never reach a callback.
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
     sock = socket.socket(fileno=sock_fd)
     sock.setblocking(True)
-    server = Server(sock, WasmtimeBackend, on_init=sandbox.harden)
-    thread = threading.Thread(
-        target=server.interrupt_loop, args=(interrupt_fd,), name="beamr-interrupts", daemon=True
-    )
-    thread.start()
+    watcher: Watcher | None = None
+
+    def harden(options: Mapping[str, Any]) -> None:
+        assert watcher is not None
+        other_thread = watcher
+        try:
+            plan = sandbox.plan(options)
+            sandbox.apply(
+                plan, lambda plan: other_thread.run_on_thread(lambda: sandbox.confine_thread(plan))
+            )
+        except sandbox.SandboxFailure as exc:
+            raise CommandFailed("sandbox", str(exc)) from None
+
+    server = Server(sock, WasmtimeBackend, harden=harden)
+    watcher = Watcher(server, interrupt_fd, owner_fd)
+    server.watcher = watcher
+    watcher.start()
     server.serve()
     sys.stdout.flush()
     return 0

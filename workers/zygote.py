@@ -1,4 +1,4 @@
-"""``python -m workers.zygote --fd N``: the fork-server.
+"""``workers.zygote --fd N [--owner PID]``: the fork-server.
 
 Starting a worker with ``subprocess`` costs a Python start plus the import of
 wasmtime, msgpack and the worker (60-150 ms). The zygote pays that once: it imports
@@ -36,7 +36,6 @@ without parallel compilation, and checks that it is single-threaded before each 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gc
 import os
 import select
@@ -50,11 +49,20 @@ import traceback
 import msgpack
 import wasmtime
 
-with contextlib.suppress(Exception):  # the sandbox's seccomp binding (18 ms to import)
-    import pyseccomp  # noqa: F401
-
 from beamr import protocol  # noqa: F401
-from workers import module_cache, probe, sandbox, server, wasmtime_worker  # noqa: F401
+from workers import (  # noqa: F401
+    budget,
+    landlock,
+    module_cache,
+    probe,
+    sandbox,
+    seccomp,
+    server,
+    wasm_binary,
+    wasmtime_worker,
+    watcher,
+)
+from workers.__main__ import owner_pidfd
 
 HELLO = struct.Struct(">4sI")
 HELLO_MAGIC = b"bmrZ"
@@ -62,7 +70,7 @@ SPAWN = b"S"
 STATUS = struct.Struct(">i")
 #: compiled modules kept for forking, most recently used
 MODULES = 16
-Preloaded = tuple[str, wasmtime.Engine, wasmtime.Module, wasmtime_worker.ExportInfo]
+Preloaded = tuple[str, wasmtime.Engine, wasmtime.Module]
 
 
 def threads() -> int:
@@ -79,8 +87,10 @@ class Child:
 
 
 class Zygote:
-    def __init__(self, control: socket.socket) -> None:
+    def __init__(self, control: socket.socket, owner: int | None = None) -> None:
         self.control = control
+        #: a pidfd of the parent: the zygote and its workers exit once it is gone
+        self.owner = owner
         self.poll = select.epoll()
         self.children: dict[int, Child] = {}  # by pidfd and by status fd
         self.engines: dict[tuple[tuple[str, object], ...], wasmtime.Engine] = {}
@@ -89,10 +99,14 @@ class Zygote:
     def serve(self) -> None:
         """Fork on request; after EOF on the control socket, until no worker is left."""
         self.poll.register(self.control.fileno(), select.EPOLLIN)
+        if self.owner is not None:
+            self.poll.register(self.owner, select.EPOLLIN)
         accepting = True
         control = self.control.fileno()
         while accepting or self.children:
             events = self.poll.poll()
+            if any(fd == self.owner for fd, _ in events):
+                return  # the parent is gone; each worker notices it on its own
             # Children first, the control socket last: a reaped child's descriptors
             # are closed, and a new child's may reuse their numbers; an event of this
             # batch must never be taken for the new one's.
@@ -151,7 +165,7 @@ class Zygote:
                 module = module_cache.load(engine, cache_dir, key)
                 if module is None:
                     return None  # not compiled yet: the worker compiles and caches it
-                entry = (key, engine, module, wasmtime_worker.export_info(module))
+                entry = (key, engine, module)
             self.modules[key] = entry
             while len(self.modules) > MODULES:
                 del self.modules[next(iter(self.modules))]
@@ -217,12 +231,13 @@ class Zygote:
         code = 70
         try:
             os.setsid()
-            # fds 3 and 4 become the worker's; every other inherited one is closed
-            sock_copy, interrupt_copy = os.dup(sock_fd), os.dup(interrupt_fd)
-            os.dup2(sock_copy, 3)
-            os.dup2(interrupt_copy, 4)
-            os.closerange(5, os.sysconf("SC_OPEN_MAX"))
-            code = server.main(3, 4)
+            # fds 3, 4 and 5 become the worker's (socket, interrupt pipe, the parent's
+            # pidfd); every other inherited one is closed
+            copies = [os.dup(fd) for fd in (sock_fd, interrupt_fd, self.owner) if fd is not None]
+            for target, fd in enumerate(copies, start=3):
+                os.dup2(fd, target)
+            os.closerange(3 + len(copies), os.sysconf("SC_OPEN_MAX"))
+            code = server.main(3, 4, 5 if self.owner is not None else None)
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 1
         except BaseException:
@@ -236,15 +251,16 @@ class Zygote:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workers.zygote", description=__doc__)
     parser.add_argument("--fd", type=int, required=True)
+    parser.add_argument("--owner", type=int)
     args = parser.parse_args(argv)
     control = socket.socket(fileno=args.fd)
     control.setblocking(True)
+    owner = owner_pidfd(args.owner) if args.owner else None
     assert threading.active_count() == 1
-    sandbox.prepare()  # the workers' syscall filters, compiled once
     # Objects that exist now are shared by every worker: keep the collector (and its
     # reference count writes) off them, so the pages stay shared.
     gc.freeze()
-    Zygote(control).serve()
+    Zygote(control, owner).serve()
     return 0
 
 
