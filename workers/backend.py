@@ -10,7 +10,7 @@ this seam: each backend maps its runtime's errors at the boundary (the httpcore
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 Number = int | float
 
@@ -20,13 +20,16 @@ HostCall = Callable[[str, str, list[Number], str], list[Number]]
 
 
 class CommandFailed(Exception):
-    """An error the parent should see: becomes ``[id, "error", kind, text, code]``."""
+    """An error the parent should see: ``[id, "error", kind, text, code, detail]``."""
 
-    def __init__(self, kind: str, text: str, code: str | None = None) -> None:
+    def __init__(
+        self, kind: str, text: str, code: str | None = None, detail: list[Any] | None = None
+    ) -> None:
         super().__init__(f"{kind}: {text}")
         self.kind = kind
         self.text = text
         self.code = code
+        self.detail = detail
 
 
 class Backend(Protocol):
@@ -38,6 +41,10 @@ class Backend(Protocol):
     def exports(self) -> Sequence[tuple[str, str, str]]:
         """Exports: (kind, name, signature)."""
 
+    def instantiate(self) -> None:
+        """Instantiate the module: its start function and ``_initialize`` run."""
+        ...
+
     def memory_size(self) -> int: ...
     def read(self, offset: int, size: int) -> bytes: ...
     def write(self, offset: int, data: bytes) -> None: ...
@@ -45,7 +52,11 @@ class Backend(Protocol):
         """(address of ``offset`` in this process, memory size), range checked."""
         ...
 
-    def read_string(self, offset: int) -> bytes: ...
+    def read_string(self, offset: int, limit: int) -> bytes:
+        """The bytes before the first NUL; ``too_large`` (detail: the length) past
+        ``limit``."""
+        ...
+
     def prepare_call(self, name: str, args: list[Number]) -> Callable[[], list[Number]]:
         """Check the export and the arguments; a thunk that runs the call."""
         ...
@@ -61,4 +72,6 @@ class Backend(Protocol):
         """Thread-safe: make the running wasm trap with ``interrupt``."""
         ...
 
-    def take_output(self) -> tuple[bytes, bytes]: ...
+    def take_output(self, limit: int) -> tuple[bytes, bytes]:
+        """Take up to ``limit`` bytes of each captured stream."""
+        ...

@@ -56,6 +56,7 @@ def main(argv: list[str]) -> int:
 
     with open(edge, "rb") as f:
         backend = WasmtimeBackend(f.read(), {}, lambda *a: [])
+    backend.instantiate()
 
     def worker_path() -> None:
         backend.arm(fresh_fuel=True)

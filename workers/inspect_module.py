@@ -9,12 +9,17 @@ from typing import Any
 
 import wasmtime
 
-from workers.wasmtime_worker import WASM_MAGIC, _trap_message, signature
+from beamr.protocol import WASM_MAGIC
+from workers import wasm_binary
+from workers.wasmtime_worker import _trap_message, signature
 
 
-def _extern(ty: Any) -> dict[str, Any]:
+def _extern(ty: Any, types: Any) -> dict[str, Any]:
+    """The entry for an import or export: ``ty`` (wasmtime's) for limits, ``types``
+    (the binary's own reading) for value types, which wasmtime cannot always name."""
     if isinstance(ty, wasmtime.FuncType):
-        return {"kind": "func", "signature": signature(ty)}
+        params, results = types
+        return {"kind": "func", "signature": signature(params, results)}
     if isinstance(ty, wasmtime.MemoryType):
         return {
             "kind": "memory",
@@ -24,10 +29,19 @@ def _extern(ty: Any) -> dict[str, Any]:
             "memory64": bool(ty.is_64),
         }
     if isinstance(ty, wasmtime.GlobalType):
-        return {"kind": "global", "signature": "", "type": str(ty.content), "mutable": ty.mutable}
+        value_type, mutable = types
+        return {"kind": "global", "signature": "", "type": value_type, "mutable": mutable}
     if isinstance(ty, wasmtime.TableType):
         return {"kind": "table", "signature": "", "min": ty.limits.min, "max": ty.limits.max}
     return {"kind": type(ty).__name__.removesuffix("Type").lower(), "signature": ""}
+
+
+def _types(shape: wasm_binary.Shape, kind: str, index: int) -> Any:
+    if kind == "func":
+        return shape.function_type(index)
+    if kind == "global":
+        return shape.global_type(index)
+    return None
 
 
 def describe(binary: bytes) -> dict[str, Any]:
@@ -40,10 +54,15 @@ def describe(binary: bytes) -> dict[str, Any]:
         module = wasmtime.Module(engine, binary)
     except wasmtime.WasmtimeError as exc:
         raise ValueError(_trap_message(exc)) from None
+    shape = wasm_binary.shape(binary)
     imports = [
-        {"module": i.module, "name": i.name or "", **_extern(i.type)} for i in module.imports
+        {"module": i.module, "name": i.name or "", **_extern(i.type, _types(shape, kind, index))}
+        for i, (_, _, kind, index) in zip(module.imports, shape.imports, strict=True)
     ]
-    exports = [{"name": e.name, **_extern(e.type)} for e in module.exports]
+    exports = [
+        {"name": e.name, **_extern(e.type, _types(shape, kind, index))}
+        for e, (_, kind, index) in zip(module.exports, shape.exports, strict=True)
+    ]
     memories = [e for e in exports + imports if e["kind"] == "memory"]
     return {
         "size": len(binary),
@@ -53,7 +72,7 @@ def describe(binary: bytes) -> dict[str, Any]:
     }
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     try:
         print(json.dumps(describe(sys.stdin.buffer.read())))
     except ValueError as exc:

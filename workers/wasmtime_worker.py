@@ -1,9 +1,14 @@
 """The wasmtime backend: one engine, one store, one instance.
 
-Every wasmtime call of the project lives in this module. It checks every memory
-bound itself (wasmtime-py's ``Memory.read`` clamps silently and its ``write`` wraps
-negative offsets), converts values by signature, and maps wasmtime's exceptions to
-:class:`~workers.backend.CommandFailed` at the boundary.
+It is built in two steps. :class:`WasmtimeBackend` compiles (or loads) the module,
+makes the store and links the imports; nothing of the module runs yet. The command
+loop then hardens the process (:mod:`workers.sandbox`) and calls
+:meth:`WasmtimeBackend.instantiate`, which runs the start function and
+``_initialize`` under the same limits as any call.
+
+It checks every memory bound itself (wasmtime-py's ``Memory.read`` clamps silently
+and its ``write`` wraps negative offsets), converts values by signature, and maps
+wasmtime's exceptions to :class:`~workers.backend.CommandFailed` at the boundary.
 """
 
 from __future__ import annotations
@@ -11,88 +16,71 @@ from __future__ import annotations
 import ctypes
 import functools
 import hashlib
+import struct
+import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Final
 
 import wasmtime
+from wasmtime import _bindings as _wbind
+from wasmtime import _ffi as _wffi
+from wasmtime import _func as _wfunc
+from wasmtime._func import maybe_raise_last_exn as _raise_host_exception
 
-try:  # the unchecked call path: types are resolved once, not on every call
-    from wasmtime import _bindings as _wbind
-    from wasmtime import _ffi as _wffi
-    from wasmtime import _func as _wfunc
-    from wasmtime._func import maybe_raise_last_exn as _raise_host_exception
-
-    _UNCHECKED = (
-        hasattr(_wffi, "wasmtime_func_call_unchecked")
-        and hasattr(_wffi, "wasmtime_context_set_epoch_deadline")
-        and hasattr(_wffi, "wasmtime_func_new_unchecked")
-        and hasattr(_wfunc, "LAST_EXCEPTION")
-    )
-except ImportError:  # pragma: no cover - another wasmtime-py layout: the checked path
-    _UNCHECKED = False
-
-from workers import module_cache
+from beamr import protocol as p
+from workers import module_cache, wasm_binary
 from workers.backend import CommandFailed, HostCall, Number
+from workers.budget import BUDGET
 
+WASI_MODULE: Final = "wasi_snapshot_preview1"
+OUTPUT_LIMIT: Final = 16 << 20  # bytes of WASI stdout (and of stderr) kept for the parent
+#: table elements cost this many bytes of the memory budget
+TABLE_ELEMENT_BYTES: Final = 8
+#: table space every instance gets beyond its budget: a module's usual small
+#: function table does not cost it a page of linear memory (64 KiB)
+FREE_TABLE_ELEMENTS: Final = 8192
 
-def _c_function(name: str) -> Any:
-    """wasmtime's C function ``name`` itself (its ctypes binding), not wasmtime-py's
-    Python wrapper around it: one Python call less on the hot path."""
-    return getattr(_wbind, f"_{name}", getattr(_wffi, name))
+# WASI preview1: a subscription (userdata, tag, clock id, timeout, precision, flags)
+# and an event (userdata, errno, type, nbytes, flags), as laid out in linear memory
+_SUBSCRIPTION: Final = struct.Struct("<QB7xIxxxxQQH6x")
+_EVENT: Final = struct.Struct("<QHBxxxxxQH6x")
+_EINVAL: Final = 28
+_EFAULT: Final = 21
 
-
-WASM_MAGIC = b"\0asm"
-WASI_MODULE = "wasi_snapshot_preview1"
-OUTPUT_LIMIT = 16 << 20  # bytes of WASI stdout (and of stderr) kept for the parent
-
-_TYPE_CHARS = {
-    "i32": "i",
-    "i64": "I",
-    "f32": "f",
-    "f64": "F",
-    "v128": "v",
-    "funcref": "r",
-    "externref": "e",
-}
-_INT_BITS = {"i32": 32, "i64": 64}
-#: wasmtime_val_raw_t fields of the value types the raw call path handles
-_RAW_FIELDS = {"i32": "i32", "i64": "i64", "f32": "f32", "f64": "f64"}
+_INT_BITS: Final = {"i32": 32, "i64": 64}
+#: wasmtime_val_raw_t fields of the value types that cross to Python
+_RAW_FIELDS: Final = {"i32": "i32", "i64": "i64", "f32": "f32", "f64": "f64"}
+_EXTERN_MEMORY: Final = _wffi.WASMTIME_EXTERN_MEMORY.value
 
 #: the raw host functions own nothing to free (their callbacks live on the backend)
 _NO_FINALIZER = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(lambda _: None)
+_TRAP_MESSAGE: Final = b"host function failed"
 
 _libc = ctypes.CDLL(None)
-_madvise = _libc.madvise
-_madvise.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
-_madvise.restype = ctypes.c_int
-_MADV_HUGEPAGE = 14
-_HUGE_PAGE = 2 << 20
 _memchr = _libc.memchr
 _memchr.restype = ctypes.c_void_p
 _memchr.argtypes = (ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t)
+_trap_new = _wbind._wasmtime_trap_new
+_set_deadline = _wbind._wasmtime_context_set_epoch_deadline
+_call_unchecked = _wbind._wasmtime_func_call_unchecked
+_export_get = _wbind._wasmtime_instance_export_get
+_caller_export_get = _wbind._wasmtime_caller_export_get
 
 
-ExportInfo = list[tuple[str, str, str, list[str], list[str]]]
-
-#: (cache key, engine, module, export_info(module)) prepared by the fork-server before
-#: it forked this worker: used when the worker's own module has that key
-#: (see workers/zygote.py)
-PRELOADED: tuple[str, wasmtime.Engine, wasmtime.Module, ExportInfo] | None = None
+#: (cache key, engine, module) prepared by the fork-server before it forked this
+#: worker: used when the worker's own module has that key (see workers/zygote.py)
+PRELOADED: tuple[str, wasmtime.Engine, wasmtime.Module] | None = None
 
 
-def export_info(module: wasmtime.Module) -> ExportInfo:
-    """Each export's (name, kind, signature, param types, result types), from the
-    module's own types (the same for every instance of it)."""
-    info: ExportInfo = []
-    for export in module.exports:
-        ty = export.type
-        if isinstance(ty, wasmtime.FuncType):
-            params, results = [str(t) for t in ty.params], [str(t) for t in ty.results]
-            info.append((export.name, "func", signature(ty), params, results))
-        else:
-            info.append((export.name, type(ty).__name__.removesuffix("Type").lower(), "", [], []))
-    return info
+def signature(params: list[str], results: list[str]) -> str:
+    """HyperBEAM's signature string: ``(ii)i`` for (i32, i32) -> i32."""
+
+    def chars(types: list[str]) -> str:
+        return "".join(p.SIGNATURE_CHARS.get(t, p.OTHER_TYPE_CHAR) for t in types)
+
+    return f"({chars(params)}){chars(results)}"
 
 
 def engine_flags(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -111,18 +99,11 @@ def make_engine(flags: Mapping[str, Any], *, parallel: bool) -> wasmtime.Engine:
     config.epoch_interruption = bool(flags["epoch_interruption"])
     config.consume_fuel = bool(flags["consume_fuel"])
     config.parallel_compilation = parallel
+    # Memories come from the budget's creator (workers.budget), not from memory
+    # images: no copy-on-write image to build, and so no memfd (which the sandbox denies).
+    config.memory_init_cow = False
+    BUDGET.attach(config)
     return wasmtime.Engine(config)
-
-
-def type_char(valtype: wasmtime.ValType) -> str:
-    return _TYPE_CHARS.get(str(valtype), "?")
-
-
-def signature(functype: wasmtime.FuncType) -> str:
-    """HyperBEAM's signature string: ``(ii)i`` for (i32, i32) -> i32."""
-    params = "".join(type_char(t) for t in functype.params)
-    results = "".join(type_char(t) for t in functype.results)
-    return f"({params}){results}"
 
 
 def to_wasm(kind: str, value: Any, what: str) -> Number:
@@ -138,7 +119,7 @@ def to_wasm(kind: str, value: Any, what: str) -> Number:
         if type(value) is not int and type(value) is not float:
             raise CommandFailed("bad_argument", f"{what}: {kind} needs a number, got {value!r:.40}")
         return float(value)
-    raise CommandFailed("bad_argument", f"{what}: values of type {kind} are not supported")
+    raise CommandFailed("bad_argument", f"{what}: values of type {kind} cannot cross to Python")
 
 
 def trap_code(exc: wasmtime.Trap) -> str | None:
@@ -159,117 +140,122 @@ def _trap_message(exc: BaseException) -> str:
     return f"{first} ({'; '.join(causes)})" if causes else first
 
 
+def _as_failure(exc: BaseException) -> CommandFailed:
+    """One mapping of wasmtime's exceptions to error replies."""
+    if isinstance(exc, CommandFailed):
+        return exc
+    if isinstance(exc, wasmtime.Trap):
+        return CommandFailed("trap", _trap_message(exc), trap_code(exc))
+    text = _trap_message(exc)
+    return CommandFailed("trap", text, "stack_overflow" if "stack overflow" in text else None)
+
+
+@contextmanager
+def _mapped_errors() -> Iterator[None]:
+    try:
+        yield
+    except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
+        raise _as_failure(exc) from None
+
+
+def _numeric(kinds: list[str]) -> bool:
+    return all(kind in _RAW_FIELDS for kind in kinds)
+
+
 class WasmtimeBackend:
     """One wasm instance in wasmtime, as the command loop sees it."""
 
     def __init__(self, binary: bytes, options: Mapping[str, Any], host_call: HostCall) -> None:
-        if binary[:4] != WASM_MAGIC:
+        if binary[:4] != p.WASM_MAGIC:
             # wasmtime would also accept WAT text; we take binaries only.
             raise CommandFailed("invalid_module", "not a wasm binary (no \\0asm magic)")
         limits = options.get("limits") or {}
         handled = {(m, n) for m, n in options.get("handled_imports", [])}
         wasi = options.get("wasi")
-        fuel = limits.get("fuel")
-        memory_bytes = limits.get("memory_bytes")
+        self._fuel: int | None = limits.get("fuel")
+        self._host_call = host_call
 
         flags = engine_flags(options)
-        cache_dir = options.get("cache_dir")
         key = module_cache.cache_key(hashlib.sha256(binary).digest(), flags)
         #: where the compiled module came from: "fork-server", "cache" or "compiled"
         self.module_source = "compiled"
         if PRELOADED is not None and PRELOADED[0] == key:
-            # compiled (and described) in the fork-server, shared copy-on-write
-            _, self._engine, module, info = PRELOADED
+            # compiled in the fork-server, shared copy-on-write
+            _, self._engine, module = PRELOADED
             self.module_source = "fork-server"
         else:
-            parallel = bool(options.get("parallel_compilation", True))
-            self._engine = make_engine(flags, parallel=parallel)
-            module = self._compile(binary, key, cache_dir)
-            info = export_info(module)
+            # One thread: a compile on many would leave a pool of threads behind, and
+            # every thread of a worker must confine itself (workers.sandbox).
+            self._engine = make_engine(flags, parallel=False)
+            module = self._compile(
+                binary,
+                key,
+                options.get("cache_dir"),
+                options.get("cache_max_bytes") or module_cache.DEFAULT_MAX_BYTES,
+            )
+        try:
+            # the types by value type: wasmtime's own aborts on v128 (wasm_binary)
+            self._shape = wasm_binary.shape(binary)
+            import_types = [
+                self._shape.function_type(index) if kind == "func" else None
+                for _, _, kind, index in self._shape.imports
+            ]
+            export_types = [
+                self._shape.function_type(index) if kind == "func" else ([], [])
+                for _, kind, index in self._shape.exports
+            ]
+        except wasm_binary.Malformed as exc:
+            raise CommandFailed(
+                "invalid_module", f"cannot read the module's types: {exc}"
+            ) from None
+        self._export_types = export_types
+        self._module = module
         self._store = wasmtime.Store(self._engine)
         self._context = self._store._context()
-        self._set_deadline: Callable[[Any, int], Any] | None = (
-            _c_function("wasmtime_context_set_epoch_deadline") if _UNCHECKED else None
-        )
         self._callbacks: list[Any] = []
         #: (address, length) of the linear memory, valid until the wasm runs again
         self._memory_view: tuple[int, int] | None = None
-        #: the end of the part of the memory already advised to use huge pages
-        self._huge_end = 0
-        self._fuel: int | None = fuel
+        self._memory: wasmtime.Memory | None = None
+        #: where io finds the memory while the start function runs (a host call
+        #: during instantiation): the export's name
+        self._memory_name = next(
+            (
+                n.encode()
+                for n, kind, _ in self._shape.exports
+                if kind == "memory" and n == "memory"
+            ),
+            next((n.encode() for n, kind, _ in self._shape.exports if kind == "memory"), None),
+        )
         self._stdout = bytearray()
         self._stderr = bytearray()
-        if memory_bytes is not None:
-            self._store.set_limits(memory_size=memory_bytes)
-        # Nothing runs yet; a deadline is armed before each call.
-        self._store.set_epoch_deadline(1)
+        self._apply_budget(binary, limits.get("memory_bytes"))
+        self._store.set_epoch_deadline(1)  # nothing runs yet; armed before each entry
 
+        #: set by interrupt(): wakes a guest sleeping in poll_oneoff
+        self._wake = threading.Event()
+        #: the WASI monotonic clock's origin (wasmtime counts from its context's birth)
+        self._clock_origin = time.monotonic_ns()
         linker = wasmtime.Linker(self._engine)
         linker.allow_shadowing = True
         if wasi:
             self._store.set_wasi(self._wasi_config(wasi if isinstance(wasi, dict) else {}))
             linker.define_wasi()
-
         self.imports: list[tuple[str, str, str]] = []
-        for imp in module.imports:
-            ty = imp.type
-            name = imp.name or ""
-            if isinstance(ty, wasmtime.FuncType):
-                sig = signature(ty)
-                self.imports.append((imp.module, name, sig))
-                if wasi and imp.module == WASI_MODULE and (imp.module, name) not in handled:
-                    continue  # wasmtime's own WASI answers it
-                func = self._trampoline(
-                    imp.module, name, ty, sig, host_call if (imp.module, name) in handled else None
-                )
-                linker.define(self._store, imp.module, name, self._host_func(ty, func))
-            elif isinstance(ty, wasmtime.MemoryType):
-                linker.define(self._store, imp.module, name, wasmtime.Memory(self._store, ty))
-            else:
-                kind = type(ty).__name__.removesuffix("Type").lower()
-                raise CommandFailed(
-                    "invalid_module",
-                    f"import {imp.module}.{name}: {kind} imports are not supported",
-                )
-
-        try:
-            self._instance = linker.instantiate(self._store, module)
-        except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
-            raise CommandFailed(
-                "invalid_module", f"instantiation failed: {_trap_message(exc)}"
-            ) from None
+        described = module.imports
+        if len(described) != len(self._shape.imports):  # pragma: no cover - one module
+            raise CommandFailed("invalid_module", "the module's imports could not be read")
+        for imp, types in zip(described, import_types, strict=True):
+            self._link(linker, imp, types, handled, bool(wasi))
+        self._linker = linker
 
         self.exports: list[tuple[str, str, str]] = []
-        self._funcs: dict[str, tuple[wasmtime.Func, list[str], int]] = {}
-        self._result_kinds: dict[str, list[str]] = {}
-        #: per export: its raw call, or None where only the checked path can call it
-        self._raw: dict[str, Callable[[list[Number]], list[Number]] | None] = {}
-        memory: wasmtime.Memory | None = None
-        described = {name: (sig, params, results) for name, _, sig, params, results in info}
-        for name, item in self._instance.exports(self._store).items():
-            sig, params, results = described.get(name, ("", [], []))
-            if isinstance(item, wasmtime.Func):
-                self.exports.append(("func", name, sig))
-                self._funcs[name] = (item, params, len(results))
-                self._result_kinds[name] = results
-            elif isinstance(item, wasmtime.Memory):
-                self.exports.append(("memory", name, ""))
-                if memory is None or name == "memory":
-                    memory = item
-            elif isinstance(item, wasmtime.Global):
-                self.exports.append(("global", name, ""))
-            elif isinstance(item, wasmtime.Table):
-                self.exports.append(("table", name, ""))
-        self._memory = memory
+        self._funcs: dict[str, tuple[wasmtime.Func, list[str], list[str]]] = {}
+        #: per export: its raw call, resolved on first use
+        self._raw: dict[str, Callable[[list[Number]], list[Number]]] = {}
 
-        if "_initialize" in self._funcs:  # WASI reactor ABI: run constructors once
-            try:
-                self.arm(fresh_fuel=True)
-                self.prepare_call("_initialize", [])()
-            except CommandFailed as exc:
-                raise CommandFailed("invalid_module", f"_initialize failed: {exc.text}") from None
-
-    def _compile(self, binary: bytes, key: str, cache_dir: str | None) -> wasmtime.Module:
+    def _compile(
+        self, binary: bytes, key: str, cache_dir: str | None, cache_max_bytes: int
+    ) -> wasmtime.Module:
         """Load the module from the compiled-module cache, or compile (and cache) it."""
         if cache_dir:
             cached = module_cache.load(self._engine, cache_dir, key)
@@ -281,8 +267,168 @@ class WasmtimeBackend:
         except wasmtime.WasmtimeError as exc:
             raise CommandFailed("invalid_module", _trap_message(exc)) from None
         if cache_dir:
-            module_cache.store(cache_dir, key, module)
+            module_cache.store(cache_dir, key, module, cache_max_bytes)
         return module
+
+    def _apply_budget(self, binary: bytes, memory_bytes: int | None) -> None:
+        """One budget for the memories and tables (see :mod:`workers.budget`).
+
+        Tables count ``TABLE_ELEMENT_BYTES`` an element beyond a free allowance;
+        each may hold at most ``cap`` elements, which the budget pays for up front
+        (wasmtime limits tables one by one and does not say how full they are)."""
+        if memory_bytes is None:
+            BUDGET.limit = None
+            return
+        try:
+            tables = wasm_binary.table_minimums(binary)
+        except wasm_binary.Malformed as exc:
+            raise CommandFailed(
+                "invalid_module", f"cannot read the module's tables: {exc}"
+            ) from None
+        cap = max([*tables, FREE_TABLE_ELEMENTS // max(len(tables), 1)])
+        charged = max(0, (cap * len(tables) - FREE_TABLE_ELEMENTS) * TABLE_ELEMENT_BYTES)
+        if charged > memory_bytes:
+            raise CommandFailed(
+                "invalid_module",
+                f"the module's tables need {charged} bytes, more than Limits.memory_bytes "
+                f"({memory_bytes})",
+            )
+        BUDGET.limit = memory_bytes - charged
+        self._store.set_limits(memory_size=memory_bytes, table_elements=cap)
+
+    # --------------------------------------------------------------------- imports
+
+    def _link(
+        self,
+        linker: wasmtime.Linker,
+        imp: Any,
+        types: tuple[list[str], list[str]] | None,
+        handled: set[tuple[str, str]],
+        wasi: bool,
+    ) -> None:
+        ty = imp.type
+        name = imp.name or ""
+        qualified = f"{imp.module}.{name}"
+        if isinstance(ty, wasmtime.FuncType):
+            assert types is not None
+            params, results = types
+            sig = signature(params, results)
+            self.imports.append((imp.module, name, sig))
+            if wasi and imp.module == WASI_MODULE and (imp.module, name) not in handled:
+                if name == "poll_oneoff" and sig == "(iiii)i":
+                    # wasmtime's sleeps where no interrupt reaches it: ours wakes up
+                    linker.define(
+                        self._store, imp.module, name,
+                        self._host_func(ty, params, results, self._poll_oneoff),
+                    )  # fmt: skip
+                return  # wasmtime's own WASI answers the rest
+            if (imp.module, name) in handled:
+                if not _numeric(params + results):
+                    raise CommandFailed(
+                        "invalid_module",
+                        f"import {qualified}{sig} takes or returns values that cannot cross "
+                        "to Python (only i32, i64, f32 and f64 can)",
+                    )
+                func = self._handled(imp.module, name, sig, results)
+            else:
+                func = self._missing(imp.module, name)
+            linker.define(self._store, imp.module, name, self._host_func(ty, params, results, func))
+        elif isinstance(ty, wasmtime.MemoryType):
+            try:
+                memory = wasmtime.Memory(self._store, ty)
+            except wasmtime.WasmtimeError as exc:
+                raise CommandFailed(
+                    "invalid_module", f"imported memory {qualified}: {_trap_message(exc)}"
+                ) from None
+            linker.define(self._store, imp.module, name, memory)
+        else:
+            kind = type(ty).__name__.removesuffix("Type").lower()
+            raise CommandFailed(
+                "invalid_module", f"import {qualified}: {kind} imports are not supported"
+            )
+
+    def _missing(self, module: str, name: str) -> Callable[..., Any]:
+        def missing(*args: Any) -> Any:
+            raise CommandFailed(
+                "missing_import",
+                f"{module}.{name} was called but no handler is registered",
+                detail=[module, name],
+            )
+
+        return missing
+
+    def _handled(self, module: str, name: str, sig: str, results: list[str]) -> Callable[..., Any]:
+        host_call = self._host_call
+        what = f"{module}.{name} result"
+
+        def handled(*args: Any) -> Any:
+            values = host_call(module, name, list(args), sig)
+            if len(values) != len(results):
+                raise CommandFailed(
+                    "import_handler_error",
+                    f"{module}.{name} returned {len(values)} values, expected {len(results)}",
+                )
+            converted = [to_wasm(k, v, what) for k, v in zip(results, values, strict=True)]
+            if not converted:
+                return None
+            return converted[0] if len(converted) == 1 else converted
+
+        return handled
+
+    def _host_func(
+        self, ty: wasmtime.FuncType, params: list[str], results: list[str], func: Callable[..., Any]
+    ) -> wasmtime.Func:
+        """A host function on wasmtime's unchecked path: raw slots read and written by
+        type, resolved once (wasmtime-py's ``Func`` boxes every value in a ``Val``).
+
+        Whatever goes wrong in it becomes a trap that carries the exception to where
+        the call entered the wasm (wasmtime-py's channel, ``LAST_EXCEPTION``); the
+        failure path allocates as little as it can, and a worker whose callback
+        nevertheless lets an exception escape exits (see ``workers.server``)."""
+        numeric = _numeric(params + results)
+        in_fields = [_RAW_FIELDS[k] for k in params] if numeric else []
+        out_fields = [_RAW_FIELDS[k] for k in results] if numeric else []
+        backend = self
+
+        def callback(env: Any, caller: Any, values: Any, count: int) -> int:
+            try:
+                if backend._memory is None:
+                    backend._memory_from(caller)  # the start function is running
+                if not numeric:
+                    func()  # a stub: it raises
+                out = func(*[getattr(values[i], f) for i, f in enumerate(in_fields)])
+                if len(out_fields) == 1:
+                    setattr(values[0], out_fields[0], out)
+                elif out_fields:
+                    for i, (field, value) in enumerate(zip(out_fields, out, strict=True)):
+                        setattr(values[i], field, value)
+                return 0
+            except BaseException as exc:  # StopWorker too: it must unwind the wasm
+                _wfunc.LAST_EXCEPTION = exc  # type: ignore[assignment]
+                return (
+                    ctypes.cast(_trap_new(_TRAP_MESSAGE, len(_TRAP_MESSAGE)), ctypes.c_void_p).value
+                    or 0
+                )
+
+        raw_callback = _wffi.wasmtime_func_unchecked_callback_t(callback)
+        self._callbacks.append(raw_callback)  # alive as long as the store
+        raw = _wffi.wasmtime_func_t()
+        _wffi.wasmtime_func_new_unchecked(
+            self._context, ty.ptr(), raw_callback, None, _NO_FINALIZER, ctypes.byref(raw)
+        )
+        return wasmtime.Func._from_raw(raw)
+
+    def _memory_from(self, caller: Any) -> None:
+        """During instantiation, find the memory through the calling instance."""
+        name = self._memory_name
+        if name is None:
+            return
+        item = _wffi.wasmtime_extern_t()
+        if _caller_export_get(caller, name, len(name), ctypes.byref(item)) and (
+            int(item.kind) == _EXTERN_MEMORY
+        ):
+            self._memory = wasmtime.Memory._from_raw(item.of.memory)
+            self._memory_view = None
 
     # ----------------------------------------------------------------------- WASI
 
@@ -292,7 +438,12 @@ class WasmtimeBackend:
         env = options.get("env", {})
         cfg.env = [(str(k), str(v)) for k, v in env.items()]
         for host, guest in options.get("dirs", {}).items():
-            cfg.preopen_dir(str(host), str(guest))
+            try:
+                cfg.preopen_dir(str(host), str(guest))
+            except wasmtime.WasmtimeError as exc:
+                raise CommandFailed(
+                    "bad_config", f"WASI dir {host!r}: {_trap_message(exc)}"
+                ) from None
         cfg.stdout_custom = self._capture(self._stdout)
         cfg.stderr_custom = self._capture(self._stderr)
         return cfg
@@ -307,88 +458,118 @@ class WasmtimeBackend:
 
         return write
 
-    def take_output(self) -> tuple[bytes, bytes]:
-        out, err = bytes(self._stdout), bytes(self._stderr)
-        self._stdout.clear()
-        self._stderr.clear()
+    def _poll_oneoff(self, subscriptions: int, events: int, count: int, written: int) -> int:
+        """WASI ``poll_oneoff``: clock subscriptions sleep, interruptibly; file
+        descriptor subscriptions are ready at once (stdio is memory here, and files
+        in preopened directories do not block)."""
+        address, length = self._view()
+        subscriptions &= 0xFFFFFFFF
+        events &= 0xFFFFFFFF
+        count &= 0xFFFFFFFF
+        written &= 0xFFFFFFFF
+        if count == 0:
+            return _EINVAL
+        if (
+            subscriptions + count * _SUBSCRIPTION.size > length
+            or events + count * _EVENT.size > length
+            or written + 4 > length
+        ):
+            return _EFAULT
+        data = ctypes.string_at(address + subscriptions, count * _SUBSCRIPTION.size)
+        now, wall = time.monotonic_ns(), time.time_ns()
+        clocks: list[tuple[int, int]] = []  # (deadline, userdata)
+        ready: list[bytes] = []
+        for i in range(count):
+            userdata, tag, clock_id, timeout, _, flags = _SUBSCRIPTION.unpack_from(
+                data, i * _SUBSCRIPTION.size
+            )
+            if tag == 0:
+                if not flags & 1:
+                    deadline = now + timeout
+                elif clock_id == 0:  # realtime, absolute
+                    deadline = now + (timeout - wall)
+                else:  # monotonic, absolute: counted from the context's origin
+                    deadline = self._clock_origin + timeout
+                clocks.append((deadline, userdata))
+            elif tag in (1, 2):
+                ready.append(_EVENT.pack(userdata, 0, tag, 0, 0))
+            else:
+                return _EINVAL
+        if not ready and clocks:
+            earliest = min(deadline for deadline, _ in clocks)
+            delay = (earliest - time.monotonic_ns()) / 1e9
+            if delay > 0 and self._wake.wait(delay):
+                raise CommandFailed(
+                    "trap", "interrupted while sleeping in poll_oneoff", "interrupt"
+                )
+            now = time.monotonic_ns()
+            ready = [_EVENT.pack(u, 0, 0, 0, 0) for deadline, u in clocks if deadline <= now]
+        address, length = self._view()
+        ctypes.memmove(address + events, b"".join(ready), len(ready) * _EVENT.size)
+        ctypes.memmove(address + written, len(ready).to_bytes(4, "little"), 4)
+        return 0
+
+    def take_output(self, limit: int) -> tuple[bytes, bytes]:
+        out, err = bytes(self._stdout[:limit]), bytes(self._stderr[:limit])
+        del self._stdout[:limit]
+        del self._stderr[:limit]
         return out, err
 
-    # ----------------------------------------------------------------- host imports
+    # ---------------------------------------------------------------- instantiation
 
-    def _trampoline(
-        self, module: str, name: str, ty: wasmtime.FuncType, sig: str, host_call: HostCall | None
-    ) -> Callable[..., Any]:
-        result_kinds = [str(t) for t in ty.results]
+    def instantiate(self) -> None:
+        """Instantiate (the start function runs), then ``_initialize`` if exported.
 
-        def missing(*args: Any) -> Any:
-            raise CommandFailed(
-                "missing_import",
-                f"{module}.{name} was called but no handler is registered",
-                f"{module}.{name}",
-            )
-
-        if host_call is None:
-            return missing
-
-        def trampoline(*args: Any) -> Any:
-            results = host_call(module, name, list(args), sig)
-            if len(results) != len(result_kinds):
-                raise CommandFailed(
-                    "import_handler_error",
-                    f"{module}.{name} returned {len(results)} values, expected {len(result_kinds)}",
-                )
-            converted = [
-                to_wasm(k, v, f"{module}.{name} result")
-                for k, v in zip(result_kinds, results, strict=True)
-            ]
-            if not converted:
-                return None
-            return converted[0] if len(converted) == 1 else converted
-
-        return trampoline
-
-    def _host_func(self, ty: wasmtime.FuncType, func: Callable[..., Any]) -> wasmtime.Func:
-        """A host function for an import, on wasmtime's unchecked (raw values) path.
-
-        wasmtime-py's ``Func`` boxes every argument and result in ``Val`` objects
-        (tens of us per import call); here the raw slots are read and written by
-        type, resolved once. An exception leaves through wasmtime-py's own channel
-        (a trap, with the exception re-raised where the call entered the wasm).
-        """
-        params = [str(t) for t in ty.params]
-        results = [str(t) for t in ty.results]
-        if not _UNCHECKED or not all(k in _RAW_FIELDS for k in (*params, *results)):
-            return wasmtime.Func(self._store, ty, func)
-        in_fields = [_RAW_FIELDS[k] for k in params]
-        out_fields = [_RAW_FIELDS[k] for k in results]
-
-        def callback(env: Any, caller: Any, values: Any, count: int) -> int:
+        The command loop has armed the deadline and the fuel, and hardened the
+        process, before this is called."""
+        try:
+            with _mapped_errors():
+                instance = self._linker.instantiate(self._store, self._module)
+        except CommandFailed as exc:
+            raise self._start_failed("instantiation failed", exc) from None
+        self._instance = instance
+        self._describe_exports(instance)
+        if "_initialize" in self._funcs:  # WASI reactor ABI: run constructors once
+            self.arm(fresh_fuel=True)
             try:
-                out = func(*[getattr(values[i], f) for i, f in enumerate(in_fields)])
-                if len(out_fields) == 1:
-                    setattr(values[0], out_fields[0], out)
-                elif out_fields:
-                    for i, (field, value) in enumerate(zip(out_fields, out, strict=True)):
-                        setattr(values[i], field, value)
-                return 0
-            except BaseException as exc:  # StopWorker too: it must unwind the wasm
-                _wfunc.LAST_EXCEPTION = exc  # type: ignore[assignment]
-                trap = wasmtime.Trap("python exception")._consume()
-                return ctypes.cast(trap, ctypes.c_void_p).value or 0
+                self.prepare_call("_initialize", [])()
+            except CommandFailed as exc:
+                raise self._start_failed("_initialize failed", exc) from None
 
-        raw_callback = _wffi.wasmtime_func_unchecked_callback_t(callback)
-        self._callbacks.append(raw_callback)  # alive as long as the store
-        raw = _wffi.wasmtime_func_t()
-        _wffi.wasmtime_func_new_unchecked(
-            self._context, ty.ptr(), raw_callback, None, _NO_FINALIZER, ctypes.byref(raw)
-        )
-        return wasmtime.Func._from_raw(raw)
+    @staticmethod
+    def _start_failed(what: str, exc: CommandFailed) -> CommandFailed:
+        """A module that cannot start is an invalid module; the trap code stays (the
+        command loop tells a timeout from other interrupts by it)."""
+        if exc.kind != "trap":
+            return exc  # an import handler's error, a missing import: as they are
+        code = f" ({exc.code})" if exc.code else ""
+        return CommandFailed("invalid_module", f"{what}{code}: {exc.text}", exc.code)
+
+    def _describe_exports(self, instance: wasmtime.Instance) -> None:
+        memory: wasmtime.Memory | None = None
+        instance_ref = ctypes.byref(instance._instance)
+        for (name, kind, _), (params, results) in zip(
+            self._shape.exports, self._export_types, strict=True
+        ):
+            item = _wffi.wasmtime_extern_t()  # the handles made below keep pointing into it
+            encoded = name.encode()
+            if not _export_get(
+                self._context, instance_ref, encoded, len(encoded), ctypes.byref(item)
+            ):
+                continue  # pragma: no cover - the module's own export list
+            self.exports.append((kind, name, signature(params, results) if kind == "func" else ""))
+            if kind == "func":
+                self._funcs[name] = (wasmtime.Func._from_raw(item.of.func), params, results)
+            elif kind == "memory" and (memory is None or name == "memory"):
+                memory = wasmtime.Memory._from_raw(item.of.memory)
+        self._memory = memory
+        self._memory_view = None
 
     # ------------------------------------------------------------------------ calls
 
     def prepare_call(self, name: str, args: list[Number]) -> Callable[[], list[Number]]:
         try:
-            func, param_kinds, n_results = self._funcs[name]
+            _, param_kinds, result_kinds = self._funcs[name]
         except KeyError:
             raise CommandFailed(
                 "export_not_found", f"no exported function named {name!r}"
@@ -396,6 +577,12 @@ class WasmtimeBackend:
         if len(args) != len(param_kinds):
             raise CommandFailed(
                 "bad_argument", f"{name} takes {len(param_kinds)} arguments, got {len(args)}"
+            )
+        if not _numeric(param_kinds + result_kinds):
+            raise CommandFailed(
+                "bad_argument",
+                f"{name} takes or returns values that cannot cross to Python "
+                "(only i32, i64, f32 and f64 can)",
             )
         values = (
             [
@@ -405,37 +592,19 @@ class WasmtimeBackend:
             if args
             else []
         )
-
-        try:
-            raw = self._raw[name]
-        except KeyError:
-            kinds = (*param_kinds, *self._result_kinds[name])
-            raw_ok = _UNCHECKED and all(k in _RAW_FIELDS for k in kinds)
-            raw = self._raw[name] = self._raw_call(name) if raw_ok else None
-        if raw is not None:
-            return functools.partial(raw, values)
-
-        def run() -> list[Number]:
-            with self._mapped_errors():
-                result = func(self._store, *values)
-            if n_results == 0:
-                return []
-            if n_results == 1:
-                return [result]
-            return list(result)
-
-        return run
+        raw = self._raw.get(name)
+        if raw is None:
+            raw = self._raw[name] = self._raw_call(name)
+        return functools.partial(raw, values)
 
     def _raw_call(self, name: str) -> Callable[[list[Number]], list[Number]]:
         """``wasmtime_func_call_unchecked`` with the raw value layout resolved once.
 
-        wasmtime-py's ``Func.__call__`` re-reads the function type and boxes every value
-        on each call (12-34 us); the arguments are checked against the signature
-        before, so the raw call is safe (1-2 us). Traps and host exceptions are
-        handled as wasmtime-py's own ``enter_wasm`` does.
-        """
-        func, param_kinds, _ = self._funcs[name]
-        result_kinds = self._result_kinds[name]
+        wasmtime-py's ``Func.__call__`` re-reads the function type and boxes every
+        value on each call; the arguments are checked against the signature before,
+        so the raw call is safe. Traps and host exceptions are handled as
+        wasmtime-py's own ``enter_wasm`` does."""
+        func, param_kinds, result_kinds = self._funcs[name]
         slots = max(len(param_kinds), len(result_kinds), 1)
         fields = [_RAW_FIELDS[k] for k in param_kinds]
         out = [_RAW_FIELDS[k] for k in result_kinds]
@@ -443,7 +612,6 @@ class WasmtimeBackend:
         func_ref = ctypes.byref(func._func)
         context = self._context
         trap_pointer = ctypes.POINTER(_wffi.wasm_trap_t)
-        call = _c_function("wasmtime_func_call_unchecked")
 
         def run(values: list[Number]) -> list[Number]:
             buffer = array()
@@ -452,7 +620,7 @@ class WasmtimeBackend:
                     setattr(slot, field, value)
             trap = trap_pointer()  # a fresh one per call: calls nest (imports)
             try:
-                error = call(context, func_ref, buffer, slots, ctypes.byref(trap))
+                error = _call_unchecked(context, func_ref, buffer, slots, ctypes.byref(trap))
                 if error:
                     _raise_host_exception()
                     raise wasmtime.WasmtimeError._from_ptr(error)
@@ -460,14 +628,8 @@ class WasmtimeBackend:
                     trap_obj = wasmtime.Trap._from_ptr(trap)
                     _raise_host_exception()  # a host function's exception wins
                     raise trap_obj
-            except CommandFailed:
-                raise
-            except wasmtime.Trap as exc:
-                raise CommandFailed("trap", _trap_message(exc), trap_code(exc)) from None
-            except wasmtime.WasmtimeError as exc:
-                text = _trap_message(exc)
-                code = "stack_overflow" if "stack overflow" in text else None
-                raise CommandFailed("trap", text, code) from None
+            except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
+                raise _as_failure(exc) from None
             if not out:
                 return []
             return [getattr(buffer[i], field) for i, field in enumerate(out)]
@@ -475,64 +637,32 @@ class WasmtimeBackend:
         return run
 
     def arm(self, *, fresh_fuel: bool) -> None:
+        """Set the deadline (one epoch from now) and, for an outermost entry, the fuel."""
         if fresh_fuel and self._fuel is not None:
             self._store.set_fuel(self._fuel)
-        # relative to the current epoch: one increment from now traps
-        if self._set_deadline is not None:
-            self._set_deadline(self._context, 1)
-        else:  # pragma: no cover
-            self._store.set_epoch_deadline(1)
+        _set_deadline(self._context, 1)
+        self._wake.clear()
         self._memory_view = None  # the wasm is about to run: it may grow its memory
 
     def interrupt(self) -> None:
         """Thread-safe: make the running wasm trap with ``interrupt``."""
         self._engine.increment_epoch()
-
-    @contextmanager
-    def _mapped_errors(self) -> Iterator[None]:
-        try:
-            yield
-        except CommandFailed:
-            raise
-        except wasmtime.Trap as exc:
-            raise CommandFailed("trap", _trap_message(exc), trap_code(exc)) from None
-        except wasmtime.WasmtimeError as exc:
-            text = _trap_message(exc)
-            code = "stack_overflow" if "stack overflow" in text else None
-            raise CommandFailed("trap", text, code) from None
+        self._wake.set()
 
     # ----------------------------------------------------------------------- memory
 
     def _view(self) -> tuple[int, int]:
         """(address, length) of the linear memory.
 
-        The memory only grows (and may move) while the wasm runs, and every entry into
-        the wasm goes through :meth:`arm`, which forgets the cached view.
-        """
+        The memory only grows while the wasm runs, and every entry into the wasm goes
+        through :meth:`arm`, which forgets the cached view."""
         view = self._memory_view
         if view is None:
             if self._memory is None:
                 return 0, 0
             address = ctypes.cast(self._memory.data_ptr(self._store), ctypes.c_void_p).value
             view = self._memory_view = (address or 0, self._memory.data_len(self._store))
-            self._advise_huge(*view)
         return view
-
-    def _advise_huge(self, address: int, length: int) -> None:
-        """Ask for transparent huge pages on the memory past its first 2 MiB.
-
-        The parent's bulk copies (process_vm_readv/writev) pin the worker's pages
-        one by one: on huge pages they run about twice as fast (16 MiB here: 8 ->
-        17 GB/s a thread), and so does the wasm's own TLB. Only whole 2 MiB chunks
-        inside the memory are advised, never the first one: a small instance keeps
-        small pages. Where THP is off, the kernel just says no.
-        """
-        start = (address + _HUGE_PAGE + _HUGE_PAGE - 1) & ~(_HUGE_PAGE - 1)
-        end = (address + length) & ~(_HUGE_PAGE - 1)
-        begin = max(start, self._huge_end)
-        if end > begin:
-            _madvise(ctypes.c_void_p(begin), ctypes.c_size_t(end - begin), _MADV_HUGEPAGE)
-            self._huge_end = end
 
     def memory_size(self) -> int:
         return self._view()[1]
@@ -562,16 +692,17 @@ class WasmtimeBackend:
         self._check(offset, size, length, access)
         return address + offset, length
 
-    def read_string(self, offset: int) -> bytes:
+    def read_string(self, offset: int, limit: int) -> bytes:
         address, length = self._view()
         self._check(offset, 0, length, "read_string")
-        if offset == length:
-            raise CommandFailed(
-                "out_of_bounds", f"read_string at {offset}: no NUL before the end of memory"
-            )
-        found = _memchr(address + offset, 0, length - offset)
+        found = _memchr(address + offset, 0, length - offset) if offset < length else None
         if not found:
             raise CommandFailed(
                 "out_of_bounds", f"read_string at {offset}: no NUL before the end of memory"
             )
-        return ctypes.string_at(address + offset, found - (address + offset))
+        size = found - (address + offset)
+        if size > limit:
+            raise CommandFailed(
+                "too_large", f"a string of {size} bytes is read in parts", detail=[size]
+            )
+        return ctypes.string_at(address + offset, size)
