@@ -25,11 +25,15 @@ from beamr.errors import (
     InvalidModule,
     MallocFailed,
     MissingImport,
+    NestingTooDeep,
     OutOfBounds,
     ProtocolViolation,
+    SandboxError,
+    StartTrapped,
     Trap,
     WorkerCrashed,
 )
+from beamr.protocol import MAX_NESTING
 from beamr.types import Export, Import, Limits, Output, WasiConfig
 
 if TYPE_CHECKING:
@@ -50,12 +54,16 @@ __all__ = [
     "InstanceClosed",
     "InvalidModule",
     "Limits",
+    "MAX_NESTING",
     "MallocFailed",
     "MissingImport",
+    "NestingTooDeep",
     "OutOfBounds",
     "Output",
     "Pool",
     "ProtocolViolation",
+    "SandboxError",
+    "StartTrapped",
     "Trap",
     "WasiConfig",
     "WorkerCrashed",

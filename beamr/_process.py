@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
-import importlib.util
+import errno
 import logging
 import os
+import resource
 import select
 import signal
 import socket
@@ -23,6 +24,8 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
+from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
@@ -38,16 +41,33 @@ _SPAWN = b"S"
 _STATUS = struct.Struct(">i")
 
 
-def _worker_env() -> dict[str, str]:
-    """A minimal environment: only what it takes to import this very ``workers``."""
-    spec = importlib.util.find_spec("workers")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the beamr worker package (workers) is not importable")
-    root = Path(next(iter(spec.submodule_search_locations))).parent
-    env = {"PYTHONPATH": str(root), "PYTHONDONTWRITEBYTECODE": "1"}
-    if "PATH" in os.environ:
-        env["PATH"] = os.environ["PATH"]
-    return env
+def worker_root() -> str:
+    """The directory holding beamr's own ``workers`` package: where beamr itself is
+    installed, never the caller's working directory or ``sys.path``."""
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "workers" / "__init__.py").is_file():
+        raise RuntimeError(f"beamr's worker package is missing from {root}")
+    return str(root)
+
+
+#: How every beamr child process starts: isolated (``-I``: no PYTHON* variables, no
+#: user site, nothing of the working directory on ``sys.path``), writing no bytecode,
+#: with beamr's own install location first on ``sys.path``. Then ``MODULE.main(args)``.
+BOOTSTRAP = (
+    "import sys; sys.path.insert(0, sys.argv[1]); import importlib; "
+    "sys.exit(importlib.import_module(sys.argv[2]).main(sys.argv[3:]))"
+)
+
+
+def python_command(module: str, *args: str) -> list[str]:
+    """The command line that runs ``module.main(args)`` as described at BOOTSTRAP."""
+    return [sys.executable, "-I", "-B", "-c", BOOTSTRAP, worker_root(), module, *args]
+
+
+#: the environment of every child: nothing of the caller's
+WORKER_ENV: dict[str, str] = {}
+#: their working directory: relative paths never reach them (the parent resolves them)
+WORKER_CWD = "/"
 
 
 class _StreamProtocol(asyncio.Protocol):
@@ -101,6 +121,9 @@ class _StreamProtocol(asyncio.Protocol):
 
 #: buffered and unread bytes beyond which the asyncio transport stops reading
 _READ_HIGH = 1 << 20
+#: every live worker and channel of this process (see _forget_after_fork)
+_LIVE_WORKERS: weakref.WeakSet[WorkerProcess] = weakref.WeakSet()
+_LIVE_CHANNELS: weakref.WeakSet[Channel] = weakref.WeakSet()
 
 
 class Channel:
@@ -118,6 +141,7 @@ class Channel:
         sock.setblocking(False)
         self.sock = sock
         self.closed = False
+        _LIVE_CHANNELS.add(self)
         #: a frame went out since the last receive: the answer cannot be there yet
         self._sent = False
         self._protocol: _StreamProtocol | None = None
@@ -224,6 +248,13 @@ class Channel:
             return anyio.ClosedResourceError()
         return anyio.BrokenResourceError(str(exc))
 
+    def forget(self) -> None:
+        """In a forked child of the parent: close our copy of the socket, touching no
+        event loop (the parent's loops did not come along)."""
+        self.closed = True
+        self._protocol = None
+        self.sock.close()
+
     def close(self) -> None:
         """Close; a task waiting on it gets ClosedResourceError."""
         if self.closed:
@@ -258,6 +289,15 @@ class WorkerProcess:
         self.sock: socket.socket | None = sock
         self.interrupt_fd: int | None = interrupt_fd
         self._wait_lock = anyio.Lock()
+        #: in a forked child of the parent: not ours, never to be signalled
+        self.forgotten = False
+        _LIVE_WORKERS.add(self)
+
+    def forget(self) -> None:
+        """In a forked child of the parent: close our copies of the worker's
+        descriptors (so that its pipes see EOF when the parent goes), never signal it."""
+        self.forgotten = True
+        self.release()
 
     @property
     def returncode(self) -> int | None:
@@ -267,6 +307,12 @@ class WorkerProcess:
     @property
     def pinned(self) -> bool:
         """Whether the pid still names this worker (not reaped: a zombie keeps it)."""
+        raise NotImplementedError
+
+    @property
+    def alive(self) -> bool:
+        """Whether the process is still running (its exit seen at once, not when it
+        is reported)."""
         raise NotImplementedError
 
     def signal(self, signum: int) -> None:
@@ -318,6 +364,13 @@ class WorkerProcess:
             sock.close()
 
 
+def _readable(fd: int, timeout: float) -> bool:
+    """Whether ``fd`` is readable within ``timeout`` seconds (poll: any fd number)."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(int(timeout * 1000)))
+
+
 class SpawnedWorker(WorkerProcess):
     """A worker started with ``subprocess``: our child, reaped by us."""
 
@@ -338,10 +391,18 @@ class SpawnedWorker(WorkerProcess):
     def pinned(self) -> bool:
         return self.popen.returncode is None
 
+    @property
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
     def signal(self, signum: int) -> None:
-        if self.popen.poll() is None:
+        if not self.forgotten and self.popen.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signum)
+
+    def forget(self) -> None:
+        self.popen.returncode = UNKNOWN_EXIT  # not our child here: never waited for
+        super().forget()
 
     async def wait(self) -> int:
         async with self._wait_lock:
@@ -361,6 +422,8 @@ class SpawnedWorker(WorkerProcess):
             os.close(pidfd)
 
     def kill_now(self) -> None:
+        if self.forgotten:
+            return
         self.close_interrupts()
         self.signal(signal.SIGKILL)
         with contextlib.suppress(Exception):
@@ -409,10 +472,7 @@ class ForkedWorker(WorkerProcess):
         logger.info("worker %d: the fork-server exited before it", self.pid)
 
     def _pidfd_exited(self) -> bool:
-        if self._pidfd is None:
-            return True
-        readable, _, _ = select.select([self._pidfd], [], [], 0)
-        return bool(readable)
+        return self._pidfd is None or _readable(self._pidfd, 0)
 
     @property
     def returncode(self) -> int | None:
@@ -426,8 +486,12 @@ class ForkedWorker(WorkerProcess):
         self._poll()
         return self._status_fd is not None and not self._orphaned
 
+    @property
+    def alive(self) -> bool:
+        return self.returncode is None and not self._pidfd_exited()
+
     def signal(self, signum: int) -> None:
-        if self._pidfd is not None and self.returncode is None:
+        if not self.forgotten and self._pidfd is not None and self.returncode is None:
             with contextlib.suppress(ProcessLookupError, OSError):
                 signal.pidfd_send_signal(self._pidfd, signum)
 
@@ -449,6 +513,8 @@ class ForkedWorker(WorkerProcess):
                 os.close(fd)  # closing the status pipe lets the fork-server reap it
 
     def kill_now(self) -> None:
+        if self.forgotten:
+            return
         self.close_interrupts()
         self.signal(signal.SIGKILL)
         deadline = time.monotonic() + 1.0
@@ -456,37 +522,84 @@ class ForkedWorker(WorkerProcess):
             fd = self._pidfd if self._orphaned else self._status_fd
             if fd is None:
                 break
-            select.select([fd], [], [], left)
+            _readable(fd, left)
         self.release()
 
 
-#: The worker program; its socket and interrupt descriptors are appended as flags.
+#: The worker program: beamr's own, started as :data:`BOOTSTRAP` says. A replacement
+#: (tests' rogue workers) is run as given, with the same flags appended.
 DEFAULT_WORKER_COMMAND: tuple[str, ...] = (sys.executable, "-m", "workers")
 WORKER_COMMAND: tuple[str, ...] = DEFAULT_WORKER_COMMAND
 
 
-def spawn() -> WorkerProcess:
-    """Start ``python -m workers`` with its socket and interrupt pipe."""
-    parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    interrupt_read, interrupt_write = os.pipe()
+@contextlib.contextmanager
+def _descriptors(what: str) -> Iterator[None]:
+    """Turn running out of descriptors into an error that says what to do."""
     try:
-        popen = subprocess.Popen(
-            [
-                *WORKER_COMMAND,
-                "--fd",
-                str(child_sock.fileno()),
-                "--interrupt-fd",
-                str(interrupt_read),
-            ],
-            pass_fds=(child_sock.fileno(), interrupt_read),
-            close_fds=True,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            env=_worker_env(),
-            # Not in the terminal's process group: Ctrl-C goes to the parent, which
-            # then stops its workers; a worker whose parent vanished exits on its own.
-            start_new_session=True,
-        )
+        yield
+    except OSError as exc:
+        if exc.errno not in (errno.EMFILE, errno.ENFILE):
+            raise
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        raise OSError(
+            exc.errno,
+            f"too many open files to start {what}: each instance holds about "
+            f"{DESCRIPTORS_PER_INSTANCE} descriptors in this process and the limit is "
+            f"{soft} (hard limit {hard}); stop instances or raise the limit (ulimit -n)",
+        ) from exc
+
+
+#: what one live instance holds in the parent: its socket, its interrupt pipe, and
+#: for a forked worker a pidfd and a status pipe
+DESCRIPTORS_PER_INSTANCE = 4
+
+
+def raise_descriptor_limit() -> None:
+    """Raise the soft limit on open files to the hard limit (once, at import)."""
+    with contextlib.suppress(OSError, ValueError):
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard == resource.RLIM_INFINITY:
+            hard = max(soft, 1 << 20)
+        if soft < hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+raise_descriptor_limit()
+
+
+def spawn() -> WorkerProcess:
+    """Start a worker (``workers.__main__``) with its socket and interrupt pipe."""
+    with _descriptors("a worker"):
+        parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        with _descriptors("a worker"):
+            interrupt_read, interrupt_write = os.pipe()
+    except BaseException:
+        parent_sock.close()
+        child_sock.close()
+        raise
+    flags = [
+        "--fd", str(child_sock.fileno()), "--interrupt-fd", str(interrupt_read),
+        "--owner", str(os.getpid()),
+    ]  # fmt: skip
+    if WORKER_COMMAND == DEFAULT_WORKER_COMMAND:
+        command = python_command("workers.__main__", *flags)
+    else:
+        command = [*WORKER_COMMAND, *flags]
+    try:
+        with _descriptors("a worker"):
+            popen = subprocess.Popen(
+                command,
+                pass_fds=(child_sock.fileno(), interrupt_read),
+                close_fds=True,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                env=WORKER_ENV,
+                cwd=WORKER_CWD,
+                # Not in the terminal's process group: Ctrl-C goes to the parent, which
+                # then stops its workers; a worker whose parent vanished exits on its own.
+                start_new_session=True,
+            )
     except BaseException:
         parent_sock.close()
         os.close(interrupt_write)
@@ -568,12 +681,15 @@ class ForkServer:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             popen = subprocess.Popen(
-                [WORKER_COMMAND[0], "-m", "workers.zygote", "--fd", str(theirs.fileno())],
+                python_command(
+                    "workers.zygote", "--fd", str(theirs.fileno()), "--owner", str(os.getpid())
+                ),
                 pass_fds=(theirs.fileno(),),
                 close_fds=True,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
-                env=_worker_env(),
+                env=WORKER_ENV,
+                cwd=WORKER_CWD,
                 start_new_session=True,
             )
         except BaseException:
@@ -632,8 +748,23 @@ class ForkServer:
 
 FORK_SERVER = ForkServer()
 atexit.register(FORK_SERVER.shutdown)
+
+
+def _forget_after_fork() -> None:
+    """In a child forked from the parent (``multiprocessing``'s fork, say): the
+    workers are the parent's. Their descriptors are closed here, so that a worker sees
+    EOF on its pipes when the parent goes, however long this child lives."""
+    for channel in list(_LIVE_CHANNELS):
+        with contextlib.suppress(Exception):
+            channel.forget()
+    for worker in list(_LIVE_WORKERS):
+        with contextlib.suppress(Exception):
+            worker.forget()
+    FORK_SERVER.forget()
+
+
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=FORK_SERVER.forget)
+    os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 async def _receive_hello(sock: socket.socket) -> tuple[int, int]:

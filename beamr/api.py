@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from beamr import protocol as _protocol
 from beamr.instance import Instance
 
 __all__ = ["call", "deserialize", "serialize", "stop"]
@@ -34,14 +33,7 @@ async def stop(wasm: Instance) -> None:
 
 async def serialize(wasm: Instance) -> bytes:
     """The whole linear memory as bytes (HyperBEAM's ``serialize``)."""
-    instance = _instance(wasm)
-    if instance.bulk:
-        data = await instance.bulk_read(0, -1)
-        if data is not None:
-            return data
-    reply = await instance.request(_protocol.Serialize())
-    assert isinstance(reply, _protocol.Result)
-    return bytes(reply.values[0])
+    return await _instance(wasm).snapshot()
 
 
 async def deserialize(wasm: Instance, snapshot: bytes | bytearray | memoryview) -> None:
@@ -54,7 +46,4 @@ async def deserialize(wasm: Instance, snapshot: bytes | bytearray | memoryview) 
     instance = _instance(wasm)
     if isinstance(snapshot, str) or not isinstance(snapshot, bytes | bytearray | memoryview):
         raise TypeError(f"the snapshot must be bytes-like, got {type(snapshot).__name__}")
-    data = bytes(snapshot)
-    if instance.bulk and await instance.bulk_write(0, data, snapshot=True):
-        return
-    await instance.request(_protocol.Deserialize(data))
+    await instance.restore(bytes(snapshot))

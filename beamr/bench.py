@@ -83,7 +83,7 @@ def _spawn_echo() -> tuple[subprocess.Popen[bytes], socket.socket]:
     child = subprocess.Popen(
         [sys.executable, "-m", "beamr.bench", "--echo-child", str(theirs.fileno())],
         pass_fds=(theirs.fileno(),),
-        env=_process._worker_env(),
+        env={"PYTHONPATH": _process.worker_root()},
         start_new_session=True,  # as a worker is (its own session, so its own autogroup)
     )
     theirs.close()
@@ -181,7 +181,7 @@ class _InProcess:
             paths.append(str(path))
         self.process = subprocess.Popen(
             [sys.executable, "-m", "workers.baselines", *paths],
-            env=_process._worker_env(),
+            env={"PYTHONPATH": _process.worker_root()},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -330,7 +330,7 @@ async def _spawning(count: int) -> dict[str, Any]:
     start = time.perf_counter()
     for _ in range(3):
         await anyio.run_process(
-            [sys.executable, "-c", "import wasmtime"], env=_process._worker_env()
+            [sys.executable, "-c", "import wasmtime"], env={"PYTHONPATH": _process.worker_root()}
         )
     bare = (time.perf_counter() - start) / 3
     bare_pss = await _bare_pss()
@@ -366,7 +366,7 @@ async def _bare_pss() -> float | None:
     """PSS of an idle ``python -c "import wasmtime"`` (what a spawned worker costs at least)."""
     script = "import sys, wasmtime; print('ready', flush=True); sys.stdin.read()"
     async with await anyio.open_process(
-        [sys.executable, "-c", script], env=_process._worker_env()
+        [sys.executable, "-c", script], env={"PYTHONPATH": _process.worker_root()}
     ) as process:
         assert process.stdout is not None
         assert process.stdin is not None

@@ -55,10 +55,11 @@ def _number(text: str, char: str, position: int) -> int | float:
 def describe(binary: bytes) -> dict[str, Any]:
     """The module's imports, exports and memories, read by a worker without running it."""
     done = subprocess.run(
-        [_process.WORKER_COMMAND[0], "-m", "workers.inspect_module"],
+        _process.python_command("workers.inspect_module"),
         input=binary,
         capture_output=True,
-        env=_process._worker_env(),
+        env=_process.WORKER_ENV,
+        cwd=_process.WORKER_CWD,
         timeout=120,
         check=False,
     )

@@ -4,7 +4,8 @@
 
     BeamrError
     ├── InvalidModule        start: not a wasm binary, fails to compile or instantiate,
-    │                        or needs more memory than Limits.memory_bytes allows
+    │   │                    or needs more memory than Limits.memory_bytes allows
+    │   └── StartTrapped     the start function or _initialize trapped (also a Trap)
     ├── ExportNotFound       call of a name the module does not export as a function
     ├── MissingImport        the wasm called an import that nobody handles
     ├── ImportHandlerError   a handler raised (original in __cause__) or returned bad values
@@ -15,7 +16,10 @@
     ├── WorkerCrashed        the worker process died; .exitcode; every pending and later
     │   │                    command on the instance raises it (never hangs)
     │   └── ProtocolViolation  the worker sent something outside the protocol; it was killed
-    └── InstanceClosed       used after stop
+    ├── InstanceClosed       used after stop
+    ├── SandboxError         start: the worker could not be confined as documented; the
+    │                        module never ran (``sandbox=False`` opts out, explicitly)
+    └── NestingTooDeep       a call would nest deeper than MAX_NESTING through handlers
 
 Argument validation raises the builtins ``TypeError`` / ``ValueError`` before any I/O.
 
@@ -35,7 +39,10 @@ __all__ = [
     "MallocFailed",
     "MissingImport",
     "OutOfBounds",
+    "NestingTooDeep",
     "ProtocolViolation",
+    "SandboxError",
+    "StartTrapped",
     "Trap",
     "WorkerCrashed",
 ]
@@ -78,6 +85,11 @@ class Trap(BeamrError):
         return f"{self.code}: {self.message}" if self.code else self.message
 
 
+class StartTrapped(InvalidModule, Trap):
+    """The start function or ``_initialize`` trapped (``code``: e.g. "unreachable",
+    "out_of_fuel"): the module could not start. Both an InvalidModule and a Trap."""
+
+
 class OutOfBounds(BeamrError):
     """A memory access outside the instance's linear memory; nothing was changed."""
 
@@ -104,3 +116,16 @@ class ProtocolViolation(WorkerCrashed):
 
 class InstanceClosed(BeamrError):
     """The instance was stopped."""
+
+
+class SandboxError(BeamrError):
+    """The worker could not be confined as documented, so the module never ran.
+
+    Raised by ``start`` (no worker is left). Where the platform cannot confine a
+    worker at all, ``beamr.start(..., sandbox=False)`` runs it unconfined: an
+    explicit choice, never a fallback."""
+
+
+class NestingTooDeep(BeamrError):
+    """A call would nest deeper than ``beamr.MAX_NESTING`` (wasm -> import handler ->
+    call -> ...). Nothing was sent: the calls below it are unaffected."""

@@ -15,21 +15,23 @@ from __future__ import annotations
 import collections
 import contextlib
 import contextvars
+import errno
+import functools
 import hashlib
 import inspect
 import logging
 import os
 import weakref
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import anyio
 import anyio.abc
 import msgpack
 
-from beamr import _bulk, _process
+from beamr import _bulk, _loops, _process
 from beamr import protocol as p
 from beamr.errors import (
     BeamrError,
@@ -39,8 +41,11 @@ from beamr.errors import (
     InstanceClosed,
     InvalidModule,
     MissingImport,
+    NestingTooDeep,
     OutOfBounds,
     ProtocolViolation,
+    SandboxError,
+    StartTrapped,
     Trap,
     WorkerCrashed,
 )
@@ -61,7 +66,6 @@ _T = TypeVar("_T")
 Handler = Callable[..., Any]
 ImportMap = Mapping[str, Mapping[str, Handler]]
 
-WASM_MAGIC = b"\0asm"
 RECEIVE_SIZE = 1 << 16
 RECEIVE_MAX = 16 << 20
 #: transfers from this size up go through the bulk path (see beamr._bulk); measured:
@@ -125,6 +129,12 @@ class _Mailbox:
         else:
             self._held = False
 
+    def wake_all(self) -> None:
+        """Wake every waiter (the instance was stopped: each finds it closed and
+        raises). The mailbox is not used again."""
+        while self._waiters:
+            self._waiters.popleft().set()
+
 
 @dataclass(eq=False)
 class _HandlerScope:
@@ -134,6 +144,8 @@ class _HandlerScope:
     depth: int
     lock: _Mailbox
     active: bool = True
+    #: cancelled when the instance is stopped: a handler never outlives its instance
+    cancel: anyio.CancelScope | None = None
 
 
 #: the handler scopes this context is inside of, outermost first, across instances
@@ -148,6 +160,9 @@ _ERRORS: dict[str, type[BeamrError]] = {
     "missing_import": MissingImport,
     "import_handler_error": ImportHandlerError,
     "out_of_bounds": OutOfBounds,
+    "sandbox": SandboxError,
+    "nesting_too_deep": NestingTooDeep,
+    "timeout": CallTimeout,
 }
 
 
@@ -155,15 +170,37 @@ def _debug() -> bool:
     return logger.isEnabledFor(logging.DEBUG)
 
 
+class _TooLarge(BeamrError):
+    """The answer would not fit one frame (``too_large``, detail: its size)."""
+
+    def __init__(self, text: str, size: int) -> None:
+        super().__init__(text)
+        self.size = size
+
+
 def _error_from_reply(reply: p.Error) -> BeamrError:
+    if reply.kind == "too_large":
+        detail = reply.detail or []
+        if len(detail) == 1 and type(detail[0]) is int and detail[0] >= 0:
+            return _TooLarge(reply.text, detail[0])
     if reply.kind == "trap":
         return Trap(reply.text, reply.code)
+    if reply.kind == "invalid_module" and reply.code is not None:
+        return StartTrapped(reply.text, reply.code)
     if reply.kind == "missing_import":
-        module, _, name = (reply.code or "").partition(".")
-        return MissingImport(reply.text, module, name)
+        detail = reply.detail or []
+        if len(detail) == 2 and all(isinstance(part, str) for part in detail):
+            return MissingImport(reply.text, detail[0], detail[1])
+        return MissingImport(reply.text)
     if reply.kind == "bad_argument":
         return BeamrError(f"the worker refused the arguments: {reply.text}")
     return _ERRORS.get(reply.kind, BeamrError)(reply.text)
+
+
+def _text(value: Any) -> str:
+    if type(value) is not str:
+        raise TypeError(f"not a str: {value!r:.40}")
+    return value
 
 
 def _as_handler_results(value: Any) -> list[Any]:
@@ -203,6 +240,11 @@ class Instance:
         self._lock = _Mailbox()
         #: handler scopes open on this instance, by depth
         self._open_scopes: list[_HandlerScope] = []
+        #: the event loop this instance belongs to (see beamr._loops)
+        self._loop = _loops.current_loop()
+        #: the largest memory the worker can have (its RLIMIT_DATA): the bound of what
+        #: the bulk path will believe of a size it reports
+        self._memory_bound = p.process_limit(limits.memory_bytes, limits.process_bytes)
         self._closed = False
         self._stopped = anyio.Event()
         self._crash: WorkerCrashed | None = None
@@ -213,6 +255,7 @@ class Instance:
         self._functions: dict[str, str] = {}
         self._import_sigs: dict[tuple[str, str], str] = {}
         self._finalizer = weakref.finalize(self, process.kill_now)
+        _loops.end_with_loop(self._loop, self._end_with_loop)
 
     # ------------------------------------------------------------------ properties
 
@@ -225,6 +268,14 @@ class Instance:
     def closed(self) -> bool:
         """Whether :meth:`aclose` (or :func:`beamr.stop`) was called."""
         return self._closed
+
+    @property
+    def usable(self) -> bool:
+        """Whether commands can still be sent: not stopped, and the worker alive (its
+        exit is noticed here even while the instance is idle)."""
+        if self._closed or self._crash is not None:
+            return False
+        return self._process.alive
 
     def signature(self, name: str) -> str:
         """The signature of the exported function ``name``; ExportNotFound if none."""
@@ -264,6 +315,13 @@ class Instance:
         self._closed = True
         self._finalizer.detach()
         process = self._process
+        # Every task waiting on this instance raises InstanceClosed now: queued ones
+        # are woken, handlers still running are cancelled.
+        self._lock.wake_all()
+        for scope in self._open_scopes:
+            scope.lock.wake_all()
+            if scope.cancel is not None:
+                scope.cancel.cancel()
         with anyio.CancelScope(shield=True):
             try:
                 if not self._lock.locked() and not self._conn.stack and self._crash is None:
@@ -284,12 +342,31 @@ class Instance:
                 process.release()
                 self._stopped.set()
 
+    def _end_with_loop(self) -> None:
+        """The event loop is ending: stop the worker now, without awaiting."""
+        if self._closed:
+            return
+        self._closed = True
+        self._finalizer.detach()
+        self._lock.wake_all()
+        with contextlib.suppress(Exception):
+            self._channel.close()
+        self._process.kill_now()
+        self._stopped.set()
+
     async def output(self) -> Output:
         """Take the WASI stdout and stderr captured since the last call."""
-        result = await self.request(p.Output())
-        assert isinstance(result, p.Result)
-        out, err = result.values
-        return Output(bytes(out), bytes(err))
+        out, err = bytearray(), bytearray()
+        async with self.session() as send:
+            while True:
+                result = await send(p.Output(p.INLINE_CHUNK))
+                values = result.values if isinstance(result, p.Result) else ()
+                if len(values) != 2 or not all(type(v) is bytes for v in values):
+                    await self._crashed(f"output answered {result!r:.80}", violation=True)
+                out += values[0]
+                err += values[1]
+                if len(values[0]) < p.INLINE_CHUNK and len(values[1]) < p.INLINE_CHUNK:
+                    return Output(bytes(out), bytes(err))
 
     # ------------------------------------------------------------------- commands
 
@@ -306,6 +383,24 @@ class Instance:
                 return scope
         return None
 
+    def _check_loop(self) -> None:
+        if _loops.current_loop() is not self._loop:
+            raise RuntimeError(
+                "a beamr instance belongs to the event loop that started it; "
+                "it cannot be used from another one"
+            )
+
+    async def _acquire(self) -> tuple[_Mailbox, int]:
+        """Take this task's mailbox (the instance's, or its handler scope's); its depth."""
+        while True:
+            scope = self._scope()
+            depth, lock = (scope.depth, scope.lock) if scope else (0, self._lock)
+            if not lock.try_acquire():
+                await lock.acquire()
+            if scope is None or scope.active:
+                return lock, depth
+            lock.release()  # that handler has returned: queue at the level above
+
     async def request(
         self,
         command: p.Command,
@@ -319,43 +414,66 @@ class Instance:
         past it the command is abandoned and interrupted, and CallTimeout raised.
         ``then`` runs on a successful reply while the instance is still held, so that
         nothing else reaches the worker in between (the bulk copy of a ``locate``).
+        A command from another event loop is refused (RuntimeError) before anything
+        changes.
         """
         self._check_usable()
-        while True:
-            scope = self._scope()
-            depth, lock = (scope.depth, scope.lock) if scope else (0, self._lock)
-            if not lock.try_acquire():  # free: no coroutine to enter (the hot path)
-                await lock.acquire()
-            try:
-                if scope is not None and not scope.active:
-                    continue  # that handler has returned: queue at the level above
-                self._check_usable()
-                broken = False
-                try:
-                    if len(self._conn.stack) > depth:
-                        await self._recover(depth)
-                    if time_limit is None:
-                        reply, handler_error = await self._exchange(command, depth)
-                    else:
-                        with anyio.move_on_after(time_limit) as timer:
-                            reply, handler_error = await self._exchange(command, depth)
-                        if timer.cancelled_caught:
-                            raise CallTimeout(
-                                f"{type(command).__name__.lower()} ran past {time_limit}s"
-                            )
-                    if then is not None and not isinstance(reply, p.Error):
-                        await then(reply)
-                except (anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream):
-                    broken = True
-                except p.ProtocolError as exc:  # our state and the worker's disagree
-                    await self._crashed(f"protocol violation: {exc}", violation=True)
-                if broken:
-                    # stopped under our feet (InstanceClosed), or the worker died
-                    self._check_usable()
-                    await self._crashed("the connection to the worker broke")
-            finally:
-                lock.release()
-            break
+        self._check_loop()
+        if not _scopes.get() and self._lock.try_acquire():  # free, and no handler: the hot path
+            lock, depth = self._lock, 0
+        else:
+            lock, depth = await self._acquire()
+        try:
+            if depth >= p.MAX_NESTING and type(command) is p.Call:
+                raise NestingTooDeep(
+                    f"calls nest at most {p.MAX_NESTING} deep through import handlers"
+                )
+            return await self._send_held(command, depth, time_limit, then)
+        finally:
+            lock.release()
+
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[Callable[[p.Command], Awaitable[p.Result | p.Ok]]]:
+        """Hold the instance for several commands in a row: ``send(command)`` inside
+        the block; nothing else reaches the worker in between."""
+        self._check_usable()
+        self._check_loop()
+        lock, depth = await self._acquire()
+        try:
+            yield functools.partial(self._send_held, depth=depth)
+        finally:
+            lock.release()
+
+    async def _send_held(
+        self,
+        command: p.Command,
+        depth: int,
+        time_limit: float | None = None,
+        then: Callable[[p.Result | p.Ok], Awaitable[None]] | None = None,
+    ) -> p.Result | p.Ok:
+        """One exchange, the mailbox held; the error replies raised as exceptions."""
+        self._check_usable()
+        broken = False
+        try:
+            if len(self._conn.stack) > depth:
+                await self._recover(depth)
+            if time_limit is None:
+                reply, handler_error = await self._exchange(command, depth)
+            else:
+                with anyio.move_on_after(time_limit) as timer:
+                    reply, handler_error = await self._exchange(command, depth)
+                if timer.cancelled_caught:
+                    raise CallTimeout(f"{type(command).__name__.lower()} ran past {time_limit}s")
+            if then is not None and not isinstance(reply, p.Error):
+                await then(reply)
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream):
+            broken = True
+        except p.ProtocolError as exc:  # our state and the worker's disagree
+            await self._crashed(f"protocol violation: {exc}", violation=True)
+        if broken:
+            # stopped under our feet (InstanceClosed), or the worker died
+            self._check_usable()
+            await self._crashed("the connection to the worker broke")
         if isinstance(reply, p.Error):
             error = _error_from_reply(reply)
             if handler_error is not None:
@@ -400,9 +518,113 @@ class Instance:
                 self._process.interrupt([a.command_id for a in abandoned])
             raise
 
-    # ------------------------------------------------------------------- bulk io
+    async def _describe(self, reply: p.Result | p.Ok) -> None:
+        """Take the module's imports and exports from the ``init`` reply."""
+        try:
+            raw_imports, raw_exports = reply.values  # type: ignore[union-attr]
+            imports = tuple(Import(*map(_text, i)) for i in raw_imports)
+            exports = tuple(Export(*map(_text, e)) for e in raw_exports)
+        except (AttributeError, TypeError, ValueError):
+            await self._crashed(f"init answered {reply!r:.80}", violation=True)
+        self.imports, self.exports = imports, exports
+        self._functions = {e.name: e.signature for e in exports if e.kind == "func"}
 
-    async def bulk_read(self, offset: int, size: int) -> bytes | None:
+    # ------------------------------------------------------------------ memory io
+
+    async def memory_size(self) -> int:
+        """The linear memory's size in bytes (0 without a memory)."""
+        return await self._size(await self.request(p.Size()))
+
+    async def read_string(self, offset: int) -> bytes:
+        """The bytes from ``offset`` to the first NUL, found by the worker."""
+        try:
+            reply = await self.request(p.ReadString(offset))
+        except _TooLarge as exc:  # longer than one frame: read as plain bytes
+            return await self.read_memory(offset, exc.size)
+        return await self._bytes(reply, "read_string")
+
+    async def read_memory(self, offset: int, size: int) -> bytes:
+        """``size`` bytes at ``offset``: bulk from ``BULK_THRESHOLD`` up where the
+        system allows it, else inline frames of at most ``INLINE_CHUNK`` bytes."""
+        if size >= BULK_THRESHOLD and self.bulk:
+            data = await self._bulk_read(offset, size)
+            if data is not None:
+                return data
+        if size <= p.INLINE_CHUNK:
+            return await self._bytes(await self.request(p.Read(offset, size)), "read")
+        async with self.session() as send:
+            parts = [
+                await self._bytes(
+                    await send(p.Read(at, min(p.INLINE_CHUNK, offset + size - at))), "read"
+                )
+                for at in range(offset, offset + size, p.INLINE_CHUNK)
+            ]
+        return b"".join(parts)
+
+    async def write_memory(self, offset: int, data: bytes) -> None:
+        """Write ``data`` at ``offset``, all or nothing (bulk or inline, as reads)."""
+        if len(data) >= BULK_THRESHOLD and self.bulk and await self._bulk_write(offset, data):
+            return
+        if len(data) <= p.INLINE_CHUNK:
+            await self.request(p.Write(offset, data))
+            return
+        async with self.session() as send:
+            length = await self._size(await send(p.Size()))
+            if offset + len(data) > length:
+                raise OutOfBounds(
+                    f"write of {len(data)} bytes at {offset} is outside the memory of "
+                    f"{length} bytes"
+                )
+            view = memoryview(data)
+            for at in range(0, len(data), p.INLINE_CHUNK):
+                await send(p.Write(offset + at, bytes(view[at : at + p.INLINE_CHUNK])))
+
+    async def snapshot(self) -> bytes:
+        """The whole linear memory."""
+        if self.bulk:
+            data = await self._bulk_read(0, -1)
+            if data is not None:
+                return data
+        async with self.session() as send:
+            length = await self._size(await send(p.Size()))
+            parts = [
+                await self._bytes(await send(p.Read(at, min(p.INLINE_CHUNK, length - at))), "read")
+                for at in range(0, length, p.INLINE_CHUNK)
+            ]
+        return b"".join(parts)
+
+    async def restore(self, data: bytes) -> None:
+        """Write a snapshot back at offset 0; OutOfBounds (nothing changed) if it does
+        not fit."""
+        if self.bulk and await self._bulk_write(0, data, snapshot=True):
+            return
+        async with self.session() as send:
+            length = await self._size(await send(p.Size()))
+            if len(data) > length:
+                raise OutOfBounds(
+                    f"snapshot of {len(data)} bytes does not fit the memory of {length} bytes"
+                )
+            view = memoryview(data)
+            for at in range(0, len(data), p.INLINE_CHUNK):
+                await send(p.Write(at, bytes(view[at : at + p.INLINE_CHUNK])))
+
+    async def _bytes(self, reply: p.Result | p.Ok, what: str) -> bytes:
+        values = reply.values if isinstance(reply, p.Result) else ()
+        if len(values) != 1 or type(values[0]) is not bytes:
+            await self._crashed(f"{what} answered {reply!r:.80}", violation=True)
+        return bytes(values[0])
+
+    async def _size(self, reply: p.Result | p.Ok) -> int:
+        values = reply.values if isinstance(reply, p.Result) else ()
+        if (
+            len(values) != 1
+            or type(values[0]) is not int
+            or not 0 <= values[0] <= self._memory_bound
+        ):
+            await self._crashed(f"size answered {reply!r:.80}", violation=True)
+        return int(values[0])
+
+    async def _bulk_read(self, offset: int, size: int) -> bytes | None:
         """Read through the bulk path (see :mod:`beamr._bulk`); None: use the inline one.
 
         ``size == -1`` reads the whole memory from ``offset`` (a snapshot).
@@ -412,8 +634,8 @@ class Instance:
         async def copy(reply: p.Result | p.Ok) -> None:
             address, length = self._located(reply)
             count = length - offset if size == -1 else size
-            if not 0 <= count <= p.DEFAULT_MAX_FRAME_SIZE:  # the worker's word, bounded
-                raise p.ProtocolError(f"locate: a snapshot of {count} bytes")
+            if not 0 <= count <= self._memory_bound:  # the worker's word, bounded
+                raise p.ProtocolError(f"locate: a memory of {length} bytes")
             data = await self._bulk_copy(lambda: _bulk.read(self.pid, address, count))
             if data is not None:
                 out.append(data)
@@ -421,7 +643,7 @@ class Instance:
         await self.request(p.Locate(offset, max(size, 0), "read"), then=copy)
         return out[0] if out else None
 
-    async def bulk_write(self, offset: int, data: bytes, *, snapshot: bool = False) -> bool:
+    async def _bulk_write(self, offset: int, data: bytes, *, snapshot: bool = False) -> bool:
         """Write through the bulk path; False: use the inline one.
 
         ``snapshot`` checks that ``data`` fits the whole memory (``deserialize``).
@@ -459,7 +681,6 @@ class Instance:
             return None
         except _bulk.Fault as exc:
             await self._crashed(str(exc), violation=not exc.gone)
-            raise AssertionError("unreachable") from None
 
     async def _send(self, frame: bytes) -> None:
         await self._channel.send(frame)  # never abandons a frame half-sent
@@ -470,7 +691,6 @@ class Instance:
                 event = self._conn.next_event()
             except p.ProtocolError as exc:
                 await self._crashed(f"protocol violation: {exc}", violation=True)
-                raise AssertionError("unreachable") from None
             if event is not None:
                 if _debug():
                     logger.debug(
@@ -509,7 +729,9 @@ class Instance:
                 kill=True,
             )
 
-    async def _crashed(self, reason: str, *, violation: bool = False, kill: bool = False) -> None:
+    async def _crashed(
+        self, reason: str, *, violation: bool = False, kill: bool = False
+    ) -> NoReturn:
         """The worker is gone or unusable: reap it, remember why, raise."""
         if self._crash is None:
             process = self._process
@@ -526,6 +748,7 @@ class Instance:
             process.release()
             self._finalizer.detach()
         self._check_usable()
+        raise AssertionError("unreachable: _check_usable raises once crashed")  # pragma: no cover
 
     # -------------------------------------------------------------------- imports
 
@@ -537,13 +760,17 @@ class Instance:
         qualified = f"{request.module}.{request.name}"
         if handler is None:  # the worker only asks for handled imports
             return p.ImportError_("missing_import", f"{qualified} has no handler"), None
-        scope = _HandlerScope(self, depth, _Mailbox())
+        scope = _HandlerScope(self, depth, _Mailbox(), cancel=anyio.CancelScope())
         self._open_scopes.append(scope)
         token = _scopes.set((*_scopes.get(), scope))
         try:
-            result = handler(self, *request.args)
-            if inspect.isawaitable(result):
-                result = await result
+            assert scope.cancel is not None
+            with scope.cancel:  # cancelled by aclose: a handler never outlives its instance
+                result = handler(self, *request.args)
+                if inspect.isawaitable(result):
+                    result = await result
+            if scope.cancel.cancelled_caught:
+                self._check_usable()  # stopped: InstanceClosed
             _, result_chars = split_signature(request.signature)
             values = _as_handler_results(result)
             if len(values) != len(result_chars):
@@ -592,22 +819,33 @@ class Instance:
                     f"argument {i} of {name} must be a number, got {type(value).__name__}"
                 )
         self._check_usable()
-        params, _ = split_signature(self.signature(name))
+        signature = self.signature(name)
+        params, results = split_signature(signature)
         if len(args) != len(params):
-            raise TypeError(
-                f"{name}{self._functions[name]} takes {len(params)} arguments, got {len(args)}"
-            )
+            raise TypeError(f"{name}{signature} takes {len(params)} arguments, got {len(args)}")
         converted = [
             check_signature_value(char, value, f"argument {i} of {name}")
             for i, (char, value) in enumerate(zip(params, args, strict=True))
         ]
+        if not p.NUMBER_CHARS.issuperset(results):
+            raise TypeError(
+                f"{name}{signature} returns values that cannot cross to Python "
+                "(only i32, i64, f32 and f64 can)"
+            )
         timeout = self._limits.call_timeout
         try:
             reply = await self.request(p.Call(name, converted), time_limit=timeout)
         except CallTimeout:
             raise CallTimeout(f"{name} ran longer than {timeout}s and was interrupted") from None
-        assert isinstance(reply, p.Result)
-        return list(reply.values[0])
+        values = reply.values if isinstance(reply, p.Result) else ()
+        if (
+            len(values) != 1
+            or type(values[0]) is not list
+            or len(values[0]) != len(results)
+            or not all(type(v) is int or type(v) is float for v in values[0])
+        ):
+            await self._crashed(f"call answered {reply!r:.80}", violation=True)
+        return values[0]
 
 
 async def start(
@@ -616,12 +854,17 @@ async def start(
     imports: ImportMap | None = None,
     wasi: bool | WasiConfig | None = None,
     limits: Limits | None = None,
+    sandbox: bool = True,
 ) -> Instance:
     """Start a worker process running ``binary`` and return its :class:`Instance`.
 
     ``imports`` maps module name -> import name -> handler ``(instance, *args)``,
     sync or async, returning None, a number or a sequence of numbers. ``wasi=True``
     (or a :class:`WasiConfig`) provides WASI preview1 from wasmtime, default-deny.
+    ``sandbox=False`` runs the worker without its sandbox (no seccomp filter, no
+    Landlock, capabilities kept): an explicit choice for platforms where it cannot
+    be had; by default a worker that cannot be confined raises
+    :class:`~beamr.SandboxError` and never runs the module.
     """
     if isinstance(binary, str) or not isinstance(binary, bytes | bytearray | memoryview):
         raise TypeError(f"the module must be bytes-like, got {type(binary).__name__}")
@@ -632,13 +875,16 @@ async def start(
         limits = Limits()
     elif not isinstance(limits, Limits):
         raise TypeError("limits must be a beamr.Limits")
+    if type(sandbox) is not bool:
+        raise TypeError("sandbox must be True or False")
     data = bytes(binary)
-    if data[:4] != WASM_MAGIC:
+    if data[:4] != p.WASM_MAGIC:
         raise InvalidModule("not a wasm binary (it does not start with the \\0asm magic)")
 
     wasi_wire: dict[str, Any] | None = None
     if isinstance(wasi, WasiConfig):
         wasi_wire = wasi.to_wire()
+        wasi_wire["dirs"] = resolve_dirs(wasi.dirs)
     elif wasi:
         wasi_wire = WasiConfig().to_wire()
     options = {
@@ -646,6 +892,8 @@ async def start(
         "wasi": wasi_wire,
         "limits": limits.to_wire(),
         "cache_dir": module_cache_dir(),
+        "cache_max_bytes": module_cache_max_bytes(),
+        "sandbox": sandbox,
     }
 
     hint = msgpack.packb(
@@ -663,11 +911,7 @@ async def start(
         process.sock = None  # the channel owns it now
         instance = Instance(process, channel, handlers, limits)
         result = await instance.request(p.Init(data, options))
-        assert isinstance(result, p.Result)
-        raw_imports, raw_exports = result.values
-        instance.imports = tuple(Import(*i) for i in raw_imports)
-        instance.exports = tuple(Export(*e) for e in raw_exports)
-        instance._functions = {e.name: e.signature for e in instance.exports if e.kind == "func"}
+        await instance._describe(result)
         return instance
     except BaseException:
         if instance is not None:
@@ -684,9 +928,40 @@ def module_cache_dir() -> str | None:
     else ``$XDG_CACHE_HOME/beamr``, else ``~/.cache/beamr``."""
     value = os.environ.get("BEAMR_CACHE_DIR")
     if value is not None:
-        return value or None
+        return os.path.abspath(value) if value else None
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "beamr")
+    return os.path.abspath(os.path.join(base, "beamr"))
+
+
+def module_cache_max_bytes() -> int | None:
+    """The bound of the compiled-module cache: ``$BEAMR_CACHE_MAX_BYTES`` (bytes), or
+    None for the worker's default (1 GiB)."""
+    value = os.environ.get("BEAMR_CACHE_MAX_BYTES", "").strip()
+    if not value:
+        return None
+    try:
+        bound = int(value)
+    except ValueError:
+        raise ValueError(
+            f"BEAMR_CACHE_MAX_BYTES must be a number of bytes, got {value!r}"
+        ) from None
+    if bound < 0:
+        raise ValueError(f"BEAMR_CACHE_MAX_BYTES must not be negative, got {bound}")
+    return bound
+
+
+def resolve_dirs(dirs: Mapping[str, str]) -> dict[str, str]:
+    """WASI dirs with their host paths made absolute against this process's working
+    directory (workers run elsewhere); each must be an existing directory."""
+    resolved: dict[str, str] = {}
+    for host, guest in dirs.items():
+        path = os.path.abspath(host)
+        if not os.path.exists(path):
+            raise FileNotFoundError(errno.ENOENT, "WasiConfig.dirs: no such directory", host)
+        if not os.path.isdir(path):
+            raise NotADirectoryError(errno.ENOTDIR, "WasiConfig.dirs: not a directory", host)
+        resolved[path] = guest
+    return resolved
 
 
 def _check_imports(imports: ImportMap | None) -> dict[tuple[str, str], Handler]:

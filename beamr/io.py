@@ -6,9 +6,10 @@ offset, size or pointer a ``ValueError``. The worker checks every bound again be
 any byte moves; an access past the memory raises :class:`~beamr.OutOfBounds` and
 changes nothing.
 
-Reads and writes from ``BULK_THRESHOLD`` bytes up skip the socket: the worker checks
-the range (the same check) and the parent copies straight from or into its linear
-memory (:mod:`beamr._bulk`). Where the system does not allow that, they travel inline.
+Reads and writes from ``beamr.instance.BULK_THRESHOLD`` bytes up skip the socket: the
+worker checks the range (the same check) and the parent copies straight from or into
+its linear memory (:mod:`beamr._bulk`). Where the system does not allow that, they
+travel inline, in frames of at most ``beamr.protocol.INLINE_CHUNK`` bytes.
 
 ==================================  =============================================
 HyperBEAM ``hb_beamr_io``           beamr
@@ -29,9 +30,8 @@ from typing import Any
 
 import anyio
 
-from beamr import protocol as p
-from beamr.errors import MallocFailed, OutOfBounds
-from beamr.instance import BULK_THRESHOLD, Instance
+from beamr.errors import ExportNotFound, MallocFailed, OutOfBounds
+from beamr.instance import Instance
 
 __all__ = ["free", "malloc", "read", "read_string", "size", "write", "write_string"]
 
@@ -53,9 +53,19 @@ def _non_negative(value: Any, what: str) -> int:
 
 
 def _bytes(data: Any, what: str = "data") -> bytes:
-    if isinstance(data, str) or not isinstance(data, BytesLike):
-        raise TypeError(f"{what} must be bytes-like, got {type(data).__name__}")
-    return bytes(data)
+    """Any C-contiguous buffer (bytes, bytearray, memoryview, array.array, ...)."""
+    if type(data) is bytes:
+        return data
+    if isinstance(data, str):
+        raise TypeError(f"{what} must be bytes-like, got str")
+    try:
+        view = memoryview(data)
+    except TypeError:
+        raise TypeError(f"{what} must be bytes-like, got {type(data).__name__}") from None
+    with view:
+        if not view.c_contiguous:
+            raise TypeError(f"{what} must be a C-contiguous buffer")
+        return view.tobytes()
 
 
 #: No linear memory reaches this far (offsets travel as u64).
@@ -69,10 +79,7 @@ def _check_reach(offset: int, size: int) -> None:
 
 async def size(wasm: Instance) -> int:
     """The size of the linear memory in bytes (pages * 65536); 0 without memory."""
-    instance = _instance(wasm)
-    reply = await instance.request(p.Size())
-    assert isinstance(reply, p.Result)
-    return int(reply.values[0])
+    return await _instance(wasm).memory_size()
 
 
 async def read(wasm: Instance, offset: int, size: int) -> bytes:
@@ -81,13 +88,7 @@ async def read(wasm: Instance, offset: int, size: int) -> bytes:
     offset = _non_negative(offset, "offset")
     size = _non_negative(size, "size")
     _check_reach(offset, size)
-    if size >= BULK_THRESHOLD and instance.bulk:
-        data = await instance.bulk_read(offset, size)
-        if data is not None:
-            return data
-    reply = await instance.request(p.Read(offset, size))
-    assert isinstance(reply, p.Result)
-    return bytes(reply.values[0])
+    return await instance.read_memory(offset, size)
 
 
 async def write(wasm: Instance, offset: int, data: BytesLike) -> None:
@@ -96,10 +97,7 @@ async def write(wasm: Instance, offset: int, data: BytesLike) -> None:
     offset = _non_negative(offset, "offset")
     payload = _bytes(data)
     _check_reach(offset, len(payload))
-    bulk = len(payload) >= BULK_THRESHOLD and instance.bulk
-    if bulk and await instance.bulk_write(offset, payload):
-        return
-    await instance.request(p.Write(offset, payload))
+    await instance.write_memory(offset, payload)
 
 
 async def read_string(wasm: Instance, offset: int, chunk_size: int | None = None) -> bytes:
@@ -114,9 +112,7 @@ async def read_string(wasm: Instance, offset: int, chunk_size: int | None = None
     if chunk_size is not None and _non_negative(chunk_size, "chunk_size") == 0:
         raise ValueError("chunk_size must be positive")
     _check_reach(offset, 0)
-    reply = await instance.request(p.ReadString(offset))
-    assert isinstance(reply, p.Result)
-    return bytes(reply.values[0])
+    return await instance.read_string(offset)
 
 
 async def write_string(wasm: Instance, data: str | BytesLike) -> int:
@@ -147,11 +143,13 @@ async def malloc(wasm: Instance, size: int) -> int:
     """
     instance = _instance(wasm)
     size = _non_negative(size, "size")
+    bits = _allocator_bits(instance, "malloc", ("(i)i", "(I)I"))
+    if size >= 1 << bits:
+        raise MallocFailed(f"malloc({size}): more than a {bits}-bit memory can hold")
     (ptr,) = await instance.call("malloc", [size])
     if ptr == 0:
         raise MallocFailed(f"malloc({size}) returned 0")
     # i32/i64 results come back signed; a pointer is an address.
-    bits = 64 if instance.signature("malloc").endswith("I") else 32
     return int(ptr) % (1 << bits)
 
 
@@ -159,4 +157,19 @@ async def free(wasm: Instance, ptr: int) -> None:
     """Release a block from :func:`malloc` with the module's exported ``free``."""
     instance = _instance(wasm)
     ptr = _non_negative(ptr, "ptr")
+    bits = _allocator_bits(instance, "free", ("(i)", "(I)"))
+    if ptr >= 1 << bits:
+        raise ValueError(f"ptr {ptr} is not a {bits}-bit address")
     await instance.call("free", [ptr])
+
+
+def _allocator_bits(instance: Instance, name: str, expected: tuple[str, str]) -> int:
+    """32 or 64: the pointer width of the module's ``malloc``/``free``; a clear error
+    if the export has another signature."""
+    signature = instance.signature(name)
+    if signature not in expected:
+        raise ExportNotFound(
+            f"the module's {name} has the signature {signature}; io.{name} needs "
+            f"{expected[0]} (wasm32) or {expected[1]} (wasm64)"
+        )
+    return 64 if "I" in signature else 32

@@ -218,7 +218,7 @@ class Pool:
             if isinstance(item, Exception):
                 self._room.release()
                 raise item
-            if item.closed or item._crash is not None:  # died while idle
+            if not item.usable:  # stopped, or its worker died while idle: replace it
                 self._room.release()
                 self._uses.pop(id(item), None)
                 await item.aclose()
@@ -232,7 +232,7 @@ class Pool:
         uses = self._uses.pop(id(instance), 0)
         limit = math.inf if self._max_uses is None else self._max_uses
         if uses < limit:  # it still holds its place
-            if not (failed or self._closed or instance.closed or instance._crash is not None):
+            if not (failed or self._closed or not instance.usable):
                 try:
                     assert self._send is not None
                     self._send.send_nowait(instance)

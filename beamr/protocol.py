@@ -19,7 +19,7 @@ Commands (parent -> worker) mirror HyperBEAM's port terms::
     [id, "read_string", offset]          [id, "call", name, args]
     [id, "import_response", results]     [id, "import_error", kind, text]
     [id, "serialize"]                    [id, "deserialize", data]
-    [id, "output"]                       [id, "probe", what]
+    [id, "output", limit]                [id, "probe", what]
     [id, "locate", offset, size, access] [id, "stop"]
 
 ``locate`` is the bulk path's first half: the worker checks the range exactly as it
@@ -31,7 +31,8 @@ for its next command, so the wasm cannot run during the copy.
 Replies (worker -> parent)::
 
     [id, "execution_result", *values]    [id, "ok"]
-    [id, "error", kind, text, code]      [id, "import", module, name, args, signature]
+    [id, "error", kind, text, code, detail]
+    [id, "import", module, name, args, signature]
 
 Ordering and correlation
 ------------------------
@@ -93,9 +94,49 @@ __all__ = [
     "parse_reply",
 ]
 
+#: every wasm binary starts with these bytes (wasmtime also accepts WAT text: we do not)
+WASM_MAGIC: Final = b"\0asm"
+#: HyperBEAM's signature alphabet: one character per wasm value type. Only the four
+#: number types cross between Python and the wasm; the others appear in signatures
+#: so that a caller can see why a function cannot be called.
+SIGNATURE_CHARS: Final = {
+    "i32": "i",
+    "i64": "I",
+    "f32": "f",
+    "f64": "F",
+    "v128": "v",
+    "funcref": "r",
+    "externref": "e",
+}
+#: the character of any other value type (anyref, exnref, typed references, ...)
+OTHER_TYPE_CHAR: Final = "?"
+NUMBER_CHARS: Final = frozenset("iIfF")
+#: the deepest a wasm call may nest through import handlers (wasm -> handler ->
+#: call -> ...): the call that would go deeper fails with ``nesting_too_deep``
+MAX_NESTING: Final = 32
+
 HEADER: Final = struct.Struct(">I")
-#: Large enough for a whole 2 GiB snapshot; frames are length-checked before buffering.
+#: What a worker accepts from its parent: a whole module in ``init``. Frames are
+#: length-checked before they are buffered.
 DEFAULT_MAX_FRAME_SIZE: Final = (1 << 31) + 4096
+#: The most payload one inline frame carries either way: larger reads, writes,
+#: snapshots and outputs travel in several (or through the bulk path).
+INLINE_CHUNK: Final = 8 << 20
+#: What the parent accepts from a worker: a worker cannot make it buffer more.
+REPLY_MAX_FRAME_SIZE: Final = INLINE_CHUNK * 2 + (64 << 10)
+#: RLIMIT_DATA of a worker without ``Limits.process_bytes``: ``memory_bytes`` plus
+#: the headroom, or the default. No linear memory can be larger.
+DEFAULT_PROCESS_BYTES: Final = 8 << 30
+PROCESS_HEADROOM: Final = 1 << 30
+
+
+def process_limit(memory_bytes: int | None, process_bytes: int | None) -> int:
+    """RLIMIT_DATA of a worker with these limits (the bound of any of its memories)."""
+    if process_bytes is not None:
+        return process_bytes
+    return DEFAULT_PROCESS_BYTES if memory_bytes is None else memory_bytes + PROCESS_HEADROOM
+
+
 MAX_ID: Final = (1 << 64) - 1
 #: the kinds of access a ``locate`` checks the range for
 LOCATE_ACCESS: Final = ("read", "write")
@@ -175,7 +216,10 @@ class Deserialize:
 
 @dataclass(frozen=True, slots=True)
 class Output:
-    """Take (and clear) the WASI stdout/stderr captured so far."""
+    """Take (and clear) up to ``limit`` bytes of each of the WASI stdout and stderr
+    captured so far."""
+
+    limit: int = INLINE_CHUNK
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +271,8 @@ class Error:
     kind: str
     text: str
     code: str | None = None
+    #: structured facts of the error (``missing_import``: ``[module, name]``)
+    detail: list[Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,8 +322,8 @@ def encode_command(command_id: int, command: Command) -> bytes:
             return _frame([command_id, "serialize"])
         case Deserialize(data):
             return _frame([command_id, "deserialize", data])
-        case Output():
-            return _frame([command_id, "output"])
+        case Output(limit):
+            return _frame([command_id, "output", limit])
         case Probe(what):
             return _frame([command_id, "probe", what])
         case Stop():
@@ -294,8 +340,8 @@ def encode_reply(command_id: int, reply: Reply) -> bytes:
             return _frame([command_id, "execution_result", *values])
         case Ok():
             return _frame([command_id, "ok"])
-        case Error(kind, text, code):
-            return _frame([command_id, "error", kind, text, code])
+        case Error(kind, text, code, detail):
+            return _frame([command_id, "error", kind, text, code, detail])
         case ImportRequest(module, name, args, signature):
             return _frame([command_id, "import", module, name, list(args), signature])
     raise TypeError(f"not a reply: {reply!r}")
@@ -455,8 +501,8 @@ def parse_command(value: Any) -> tuple[int, Command]:
         _expect(f, (bytes,), kind)
         command = Deserialize(f[0])
     elif kind == "output":
-        _expect(f, (), kind)
-        command = Output()
+        _expect(f, (int,), kind)
+        command = Output(f[0])
     elif kind == "probe":
         _expect(f, (str,), kind)
         command = Probe(f[0])
@@ -479,13 +525,14 @@ def parse_reply(value: Any) -> tuple[int, Reply]:
         reply = Ok()
     elif kind == "error":
         if (
-            len(f) != 3
+            len(f) != 4
             or type(f[0]) is not str
             or type(f[1]) is not str
             or not (f[2] is None or type(f[2]) is str)
+            or not (f[3] is None or type(f[3]) is list)
         ):
-            raise ProtocolError(f"error takes [kind, text, code], got {_show(f)}")
-        reply = Error(f[0], f[1], f[2])
+            raise ProtocolError(f"error takes [kind, text, code, detail], got {_show(f)}")
+        reply = Error(f[0], f[1], f[2], f[3])
     elif kind == "import":
         _expect(f, (str, str, list, str), kind)
         reply = ImportRequest(f[0], f[1], _numbers(f[2], "import arguments"), f[3])
@@ -521,7 +568,7 @@ class ParentConnection:
     :class:`ProtocolError`, after which the connection is unusable.
     """
 
-    def __init__(self, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE) -> None:
+    def __init__(self, max_frame_size: int = REPLY_MAX_FRAME_SIZE) -> None:
         self._decoder = FrameDecoder(max_frame_size)
         self._next_id = 1
         self.stack: list[Pending] = []
@@ -590,7 +637,7 @@ class ParentConnection:
             if top.awaiting_import:
                 raise ProtocolError("reply while an import answer is outstanding")
             if isinstance(reply, ImportRequest):
-                if not isinstance(top.command, Call):
+                if not isinstance(top.command, Call | Init):  # init: the start function
                     raise ProtocolError("import request outside a call")
                 top.awaiting_import = True
             else:

@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import math
 import threading
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
+import anyio
 import anyio.from_thread
 import anyio.to_thread
 
@@ -57,9 +59,10 @@ def _get_portal() -> anyio.from_thread.BlockingPortal:
 
 def _shutdown() -> None:
     """Stop the background event loop (at exit, or for tests switching backends)."""
-    global _portal, _portal_cm
+    global _portal, _portal_cm, _handler_limiter
     with _lock:
         cm, _portal, _portal_cm = _portal_cm, None, None
+        _handler_limiter = None  # it belongs to that loop
     if cm is not None:
         cm.__exit__(None, None, None)
 
@@ -138,9 +141,22 @@ def _wrap_handler(handler: Callable[..., Any], holder: list[Instance]) -> Callab
             finally:
                 _handler_context.scopes = ()
 
-        return await anyio.to_thread.run_sync(in_thread)
+        # A thread of their own for every handler at every depth: a nested handler
+        # never waits for a thread an outer one holds (anyio's default pool has 40).
+        # Depth is bounded by beamr.MAX_NESTING.
+        return await anyio.to_thread.run_sync(in_thread, limiter=_handler_threads())
 
     return run_in_thread
+
+
+def _handler_threads() -> anyio.CapacityLimiter:
+    global _handler_limiter
+    if _handler_limiter is None:
+        _handler_limiter = anyio.CapacityLimiter(math.inf)
+    return _handler_limiter
+
+
+_handler_limiter: anyio.CapacityLimiter | None = None
 
 
 def start(

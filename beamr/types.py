@@ -73,17 +73,27 @@ def check_signature_value(char: str, value: Any, what: str) -> int | float:
     raise TypeError(f"{what}: values of wasm type {char!r} cannot be passed from Python")
 
 
+#: the address space of a process on the machines beamr runs on (48 bits)
+MAX_BYTES = 1 << 48
+#: wasmtime's fuel is a signed 64-bit count
+MAX_FUEL = (1 << 63) - 1
+
+
 @dataclass(frozen=True)
 class Limits:
     """Per-instance limits. ``None`` means unlimited.
 
-    - ``memory_bytes``: cap on linear memory; ``memory.grow`` past it fails inside
-      the wasm (a C malloc then returns 0); a module whose minimum exceeds it is
-      rejected with ``InvalidModule``.
+    - ``memory_bytes``: one budget for the instance's linear memories and tables
+      together; ``memory.grow`` past it fails inside the wasm (a C malloc then
+      returns 0); a module whose declared sizes exceed it is rejected with
+      ``InvalidModule``. Tables count 8 bytes an element, beyond a free 64 KiB;
+      a table may grow at run time only within that free allowance.
     - ``fuel``: instruction budget per (outermost) call, shared by the calls nested
       in it; exhausted -> ``Trap`` with ``code == "out_of_fuel"``.
     - ``call_timeout``: seconds per call; past it the wasm is interrupted and the
-      call raises ``CallTimeout``. The instance stays usable.
+      call raises ``CallTimeout``. The instance stays usable. It also bounds the
+      start function and ``_initialize`` (together): past it, ``start`` raises
+      ``CallTimeout`` and no worker is left.
     """
 
     memory_bytes: int | None = None
@@ -94,7 +104,11 @@ class Limits:
     process_bytes: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("memory_bytes", "fuel", "process_bytes"):
+        for name, top in (
+            ("memory_bytes", MAX_BYTES),
+            ("fuel", MAX_FUEL),
+            ("process_bytes", MAX_BYTES),
+        ):
             value = getattr(self, name)
             if value is None:
                 continue
@@ -102,18 +116,23 @@ class Limits:
                 raise TypeError(f"Limits.{name} must be an int or None")
             if value < 0:
                 raise ValueError(f"Limits.{name} must not be negative")
+            if value > top:
+                raise ValueError(
+                    f"Limits.{name} = {value} is more than the most a worker can use ({top})"
+                )
         timeout = self.call_timeout
         if timeout is not None:
             if type(timeout) is bool or not isinstance(timeout, int | float):
                 raise TypeError("Limits.call_timeout must be a number of seconds or None")
-            if not timeout > 0 or math.isnan(timeout):
-                raise ValueError("Limits.call_timeout must be positive")
+            if not 0 < timeout < math.inf:
+                raise ValueError("Limits.call_timeout must be positive and finite (None: no limit)")
 
     def to_wire(self) -> dict[str, Any]:
         return {
             "memory_bytes": self.memory_bytes,
             "fuel": self.fuel,
             "process_bytes": self.process_bytes,
+            "call_timeout": None if self.call_timeout is None else float(self.call_timeout),
         }
 
 
