@@ -80,15 +80,15 @@ def fork_server_let_go() -> Iterator[None]:
 @pytest.fixture(params=["inline", "bulk"])
 def io_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Force every read/write (and snapshot) through one path: frames or bulk copies."""
-    import beamr.io
+    import beamr.instance
     from beamr import _bulk
 
     if request.param == "bulk":
         if not _bulk.AVAILABLE:
             pytest.skip("no process_vm_readv on this platform")
-        monkeypatch.setattr(beamr.io, "BULK_THRESHOLD", 0)
+        monkeypatch.setattr(beamr.instance, "BULK_THRESHOLD", 0)
     else:
-        monkeypatch.setattr(beamr.io, "BULK_THRESHOLD", 1 << 62)
+        monkeypatch.setattr(beamr.instance, "BULK_THRESHOLD", 1 << 62)
         monkeypatch.setattr(_bulk, "AVAILABLE", False)  # snapshots too
     return str(request.param)
 

@@ -54,9 +54,11 @@ def main() -> int:
             return 0
     if mode == "exit_during_init":
         return 3
+    if mode == "sandbox_error":  # refuses to run unconfined, and waits to be stopped
+        send([init[0], "error", "sandbox", "seccomp: cannot load the filter", None, None])
     if mode == "garbage_during_init":
         sock.sendall(struct.pack(">I", 3) + b"\xc1\xc1\xc1")
-    else:
+    elif mode != "sandbox_error":
         send([init[0], "execution_result", [], [["memory", "memory", ""]]])
         command = read_frame()
         if mode == "garbage":
@@ -65,6 +67,8 @@ def main() -> int:
             send([int(command[0]) + 99, "execution_result", 65536])  # type: ignore[call-overload]
         elif mode == "oversized":
             sock.sendall(struct.pack(">I", 0xFFFFFFFF))
+        elif mode == "large_inline":  # 64 MiB claimed: far more than any inline reply
+            sock.sendall(struct.pack(">I", 64 << 20) + b"\x00" * 4096)
         elif mode == "unknown_reply":
             send([command[0], "bonjour"])
         elif mode == "locate_unmapped":  # an address where nothing is mapped

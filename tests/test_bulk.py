@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 import beamr
-import beamr.io
-from beamr import _bulk, _process, io
+import beamr.instance
+from beamr import _bulk, _process, io, protocol
 
 from .conftest import wasm
 
@@ -55,7 +55,7 @@ async def test_large_io_takes_the_bulk_path_and_agrees_with_frames(monkeypatch: 
         assert total % (1 << 32) == sum(data[:100_000]) % (1 << 32)
 
 
-@pytest.mark.parametrize("size", [beamr.io.BULK_THRESHOLD, 3 * MiB + 7])
+@pytest.mark.parametrize("size", [beamr.instance.BULK_THRESHOLD, 3 * MiB + 7])
 async def test_bounds_are_the_same_on_both_paths(io_path: str, size: int) -> None:
     async with await beamr.start(wasm("big_memory")) as instance:
         length = await io.size(instance)
@@ -154,3 +154,58 @@ def test_split_copies_move_every_byte(size: int) -> None:
     data = os.urandom(size)
     assert _bulk.write(os.getpid(), target_address, data) == size
     assert target == data
+
+
+async def test_snapshots_past_two_gib_travel_whole() -> None:
+    """Before, serialize() of a 2.6 GB wasm32 memory was a ProtocolViolation (a frame
+    cap of 2 GiB): the worker was killed and its state lost. (The inline path moves
+    any size in the same chunks: test_inline_transfers_go_in_chunks.)"""
+    if not _bulk.AVAILABLE:
+        pytest.skip("no process_vm_readv on this platform")
+    pages = (2 << 30) // 65536 + 1000  # 2 GiB and 62.5 MiB
+    async with await beamr.start(wasm("grow32")) as instance:
+        assert await beamr.call(instance, "grow", [pages - 1]) == [1]
+        size = pages * 65536
+        await io.write(instance, size - 7, b"the end")
+        await io.write(instance, 1 << 31, b"past 2 GiB")
+        snapshot = await beamr.serialize(instance)
+        assert len(snapshot) == size
+        assert snapshot[-7:] == b"the end"
+        assert snapshot[1 << 31 : (1 << 31) + 10] == b"past 2 GiB"
+        await io.write(instance, size - 7, b"changed")
+        await beamr.deserialize(instance, snapshot)
+        assert await io.read(instance, size - 7, 7) == b"the end"
+        del snapshot
+        assert instance.usable
+
+
+async def test_inline_transfers_go_in_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the bulk path, reads, writes, strings and snapshots larger than one
+    frame travel in INLINE_CHUNK pieces, all or nothing."""
+    monkeypatch.setattr(beamr.instance, "BULK_THRESHOLD", 1 << 62)
+    monkeypatch.setattr(_bulk, "AVAILABLE", False)
+    big = 2 * protocol.INLINE_CHUNK + 7
+    async with await beamr.start(wasm("grow32")) as instance:
+        pages = -(-(big + 4096) // 65536)
+        assert await beamr.call(instance, "grow", [pages]) == [1]
+        size = await io.size(instance)
+        data = bytes(range(256)) * (big // 256) + b"x" * (big % 256)
+        await io.write(instance, 1, data)
+        assert await io.read(instance, 1, big) == data
+        with pytest.raises(beamr.OutOfBounds):  # all or nothing: not a byte written
+            await io.write(instance, size - big + 1, b"y" * big)
+        assert await io.read(instance, size - 8, 8) == b"\0" * 8
+        snapshot = await beamr.serialize(instance)
+        assert len(snapshot) == size
+        assert snapshot[1 : big + 1] == data
+        await io.write(instance, 1, b"changed")
+        await beamr.deserialize(instance, snapshot)
+        assert await io.read(instance, 1, 7) == data[:7]
+
+
+async def test_a_string_longer_than_a_frame_is_read_whole(io_path: str) -> None:
+    big = protocol.INLINE_CHUNK + 3
+    async with await beamr.start(wasm("grow32")) as instance:
+        assert await beamr.call(instance, "grow", [-(-(big + 2) // 65536)]) == [1]
+        await io.write(instance, 0, b"s" * big + b"\0")
+        assert await io.read_string(instance, 0) == b"s" * big

@@ -3,6 +3,8 @@ reply is ever taken for a later command's."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import anyio
 import anyio.abc
 import pytest
@@ -224,3 +226,38 @@ async def test_instances_calling_each_other_through_handlers(from_child_task: bo
     async with await beamr.start(wasm("pow"), imports={"my_lib": {"mul": b_handler}}) as b:
         async with await beamr.start(wasm("calling"), imports={"env": {"host_mul": a_mul}}) as a:
             assert await beamr.call(a, "mul_via_host", [6, 7]) == [42]
+
+
+async def test_stop_releases_a_call_whose_handler_never_returns() -> None:
+    """Before, stop returned and the worker was gone, yet the call stayed blocked in
+    its handler, and a command queued behind it got InstanceClosed only seconds later."""
+    entered = anyio.Event()
+    outcomes: dict[str, BaseException] = {}
+
+    async def forever(instance: beamr.Instance, value: int) -> int:
+        entered.set()
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    ended = {"call": anyio.Event(), "queued": anyio.Event()}
+
+    async def attempt(name: str, operation: Any) -> None:
+        try:
+            await operation
+        except beamr.BeamrError as exc:
+            outcomes[name] = exc
+        finally:
+            ended[name].set()
+
+    instance = await beamr.start(wasm("imports"), imports={"env": {"i32_to_i32": forever}})
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(attempt, "call", beamr.call(instance, "call_i32", [1]))
+        await entered.wait()
+        tg.start_soon(attempt, "queued", io.size(instance))
+        await anyio.wait_all_tasks_blocked()
+        await beamr.stop(instance)
+        with anyio.fail_after(2):  # both end now, not when something times out
+            await ended["call"].wait()
+            await ended["queued"].wait()
+    assert isinstance(outcomes["call"], beamr.InstanceClosed)
+    assert isinstance(outcomes["queued"], beamr.InstanceClosed)

@@ -27,7 +27,9 @@ def rogue(monkeypatch: pytest.MonkeyPatch) -> Any:
     return use
 
 
-@pytest.mark.parametrize("mode", ["garbage", "wrong_id", "oversized", "unknown_reply"])
+@pytest.mark.parametrize(
+    "mode", ["garbage", "wrong_id", "oversized", "unknown_reply", "large_inline"]
+)
 async def test_a_bad_reply_is_a_protocol_violation(rogue: Any, mode: str) -> None:
     rogue(mode)
     instance = await beamr.start(wasm("fac"))
@@ -81,3 +83,11 @@ async def test_a_flooding_worker_cannot_fill_the_parents_memory(
             await io.size(instance)
     finally:
         await beamr.stop(instance)
+
+
+async def test_a_worker_that_refuses_to_run_unconfined_leaves_nothing(rogue: Any) -> None:
+    rogue("sandbox_error")
+    before = child_pids()
+    with pytest.raises(beamr.SandboxError, match="seccomp"):
+        await beamr.start(wasm("fac"))
+    assert child_pids() == before

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import os
+import resource
 import select
 import signal
 import subprocess
@@ -176,3 +177,86 @@ def test_start_and_stop_leave_no_process_and_no_descriptor_in_a_fresh_program() 
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "clean"
+
+
+def test_workers_exit_with_their_killed_parent_even_if_a_forked_child_lives_on() -> None:
+    """Before, a child forked from the parent (multiprocessing's fork) inherited the
+    interrupt pipes: after the parent was SIGKILLed, every worker and the fork-server
+    ran on as long as that child lived, two of them spinning."""
+    script = textwrap.dedent(
+        f"""
+        import os, signal, time, anyio, beamr
+        from beamr import _process
+
+        async def main():
+            binary = open({str(FIXTURES / "edge.wasm")!r}, "rb").read()
+            spawned = await beamr.start(binary)
+            with beamr.fork_server():  # held: its socket is inherited too
+                forked = await beamr.start(binary)
+                child = os.fork()
+                if child == 0:  # holds what it inherited (but the test's pipes) a long time
+                    devnull = os.open(os.devnull, os.O_WRONLY)
+                    os.dup2(devnull, 1)
+                    os.dup2(devnull, 2)
+                    time.sleep(600)
+                    os._exit(0)
+                print(spawned.pid, forked.pid, _process.FORK_SERVER.pid, child, flush=True)
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        anyio.run(main)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    *ours, child = [int(pid) for pid in done.stdout.split()]
+    try:
+        assert len(ours) == 3
+        assert os.path.exists(f"/proc/{child}")
+        for pid in ours:  # two workers and the fork-server
+            assert exits_within(pid, 5), f"process {pid} outlived its dead parent"
+    finally:
+        os.kill(child, signal.SIGKILL)  # the script's child: it is ours to end
+    assert exits_within(child, 5)
+
+
+def test_running_out_of_descriptors_is_a_clear_error() -> None:
+    """The soft limit is raised to the hard one at import; past it, starting an
+    instance says what ran out and what to do (before: a raw EMFILE at instance 254)."""
+    script = textwrap.dedent(
+        f"""
+        import resource
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+        import anyio, beamr
+        assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] == 64  # hard limit reached
+        async def main():
+            binary = open({str(FIXTURES / "edge.wasm")!r}, "rb").read()
+            instances = []
+            try:
+                while True:
+                    instances.append(await beamr.start(binary))
+            except OSError as exc:
+                print(len(instances), exc)
+            finally:
+                for instance in instances:
+                    await beamr.stop(instance)
+        anyio.run(main)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    count, _, message = done.stdout.strip().partition(" ")
+    assert int(count) > 5
+    assert "too many open files" in message
+    assert "ulimit -n" in message
+    raised = subprocess.run(
+        [sys.executable, "-c", "import resource, beamr._process; "
+         "print(*resource.getrlimit(resource.RLIMIT_NOFILE))"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    soft, hard = map(int, raised.stdout.split())
+    assert soft == hard or hard == resource.RLIM_INFINITY

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import struct
+from pathlib import Path
 
 import anyio
+import anyio.to_thread
 import pytest
 
 import beamr
@@ -178,28 +181,81 @@ async def test_logging_is_silent_by_default_and_informative_when_enabled(
     assert any(m.startswith(f"worker {instance.pid} stopped") for m in messages)
 
 
-def test_an_instance_belongs_to_the_asyncio_loop_that_first_used_it(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    """Under asyncio its socket is registered with that loop: another loop gets a
-    clear error (and can still stop it); trio has no such binding."""
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_an_instance_ends_with_its_event_loop(backend: str) -> None:
+    """Before, a worker outlived its event loop until garbage collection or exit."""
 
     async def start() -> beamr.Instance:
         instance = await beamr.start(wasm("edge"))
         assert await io.size(instance) == 65536
         return instance
 
-    instance = anyio.run(start, backend="asyncio")
-    try:
-        with pytest.raises(RuntimeError, match="event loop"):
-            anyio.run(io.size, instance, backend="asyncio")
-    finally:
-        with caplog.at_level("ERROR", logger="beamr"):
-            anyio.run(instance.aclose, backend="asyncio")
+    instance = anyio.run(start, backend=backend)
     assert instance.closed
-    assert not caplog.records  # stopped cleanly though its first loop is closed
-    instance = anyio.run(start, backend="trio")
-    try:
-        assert anyio.run(io.size, instance, backend="trio") == 65536
-    finally:
-        anyio.run(instance.aclose, backend="trio")
+    assert gone(instance.pid)  # stopped as the loop ended, not at exit
+    with pytest.raises(beamr.InstanceClosed):
+        anyio.run(io.size, instance, backend=backend)
+
+
+@pytest.mark.parametrize("other", ["asyncio", "trio"])
+async def test_a_command_from_another_loop_is_refused_without_a_trace(other: str) -> None:
+    """Before, the refused command was left marked abandoned: the owner's next call
+    hung 10 s and then the worker was killed (trio: a 60 s hang or an AssertionError)."""
+    async with await beamr.start(wasm("edge")) as instance:
+
+        def from_another_loop() -> None:
+            with pytest.raises(RuntimeError, match="event loop"):
+                anyio.run(io.size, instance, backend=other)
+            with pytest.raises(RuntimeError, match="event loop"):
+                anyio.run(beamr.call, instance, "div", [1, 1], backend=other)
+
+        await anyio.to_thread.run_sync(from_another_loop)
+        with anyio.fail_after(5):  # a hang here is the bug
+            assert await beamr.call(instance, "div", [84, 2]) == [42]
+            assert await io.size(instance) == 65536
+
+
+def test_limits_beyond_what_a_worker_can_use_are_refused_when_made() -> None:
+    """Before, memory_bytes=2**63 was accepted and failed later with OverflowError, and
+    2**70 raised a raw OverflowError."""
+    for name in ("memory_bytes", "process_bytes", "fuel"):
+        for value in (2**63, 2**70):
+            with pytest.raises(ValueError, match=name):
+                beamr.Limits(**{name: value})  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="finite"):
+        beamr.Limits(call_timeout=float("inf"))
+    assert beamr.Limits(memory_bytes=1 << 48, fuel=(1 << 63) - 1).memory_bytes == 1 << 48
+
+
+async def test_wasi_dirs_that_are_not_directories_are_named(tmp_path: Path) -> None:
+    """Before, both failed in the worker with a plain BeamrError."""
+    missing = tmp_path / "missing"
+    with pytest.raises(FileNotFoundError) as caught:
+        await beamr.start(wasm("calling"), wasi=beamr.WasiConfig(dirs={str(missing): "/data"}))
+    assert str(missing) in str(caught.value)
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    with pytest.raises(NotADirectoryError) as not_dir:
+        await beamr.start(wasm("calling"), wasi=beamr.WasiConfig(dirs={str(a_file): "/data"}))
+    assert str(a_file) in str(not_dir.value)
+
+
+async def test_a_missing_import_names_a_dotted_module_whole() -> None:
+    """Before, module "a.b" name "c" was reported as module "a", name "b.c"."""
+    async with await beamr.start(wasm("dotted_import")) as instance:
+        with pytest.raises(beamr.MissingImport) as caught:
+            await beamr.call(instance, "call_c", [])
+        assert (caught.value.module, caught.value.name) == ("a.b", "c")
+
+
+async def test_io_write_takes_any_contiguous_buffer() -> None:
+    """Before, array.array was refused although it supports the buffer protocol."""
+    import array
+
+    async with await beamr.start(wasm("edge")) as instance:
+        await io.write(instance, 0, array.array("I", [1, 2]))
+        assert await io.read(instance, 0, 8) == struct.pack("=II", 1, 2)
+        with pytest.raises(TypeError, match="contiguous"):
+            await io.write(instance, 0, memoryview(b"abcdef")[::2])
+        with pytest.raises(TypeError):
+            await io.write(instance, 0, [1, 2])  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import beamr
-from beamr import _process
+from beamr import _process, protocol
 from beamr.instance import module_cache_dir
 
 from .conftest import wasm
@@ -46,7 +46,8 @@ async def test_a_module_is_compiled_once_then_reused(cache: Path) -> None:
     assert again.keys() == first.keys()
     (name,) = first
     assert again[name].st_ino == first[name].st_ino  # read, not rewritten
-    assert again[name].st_mtime_ns == first[name].st_mtime_ns
+    assert again[name].st_size == first[name].st_size
+    assert again[name].st_mtime_ns >= first[name].st_mtime_ns  # marked used (LRU)
 
 
 async def test_engine_configurations_get_their_own_entries(cache: Path) -> None:
@@ -121,3 +122,66 @@ async def test_an_invalid_module_is_not_cached(cache: Path) -> None:
     with pytest.raises(beamr.InvalidModule):
         await beamr.start(wasm("bad"))
     assert entries(cache) == {}
+
+
+@pytest.mark.parametrize("method", ["process", "fork"])
+async def test_an_entry_runs_only_for_its_own_key(
+    cache: Path, method: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Module B's entry copied under A's file name must not make A run B's code."""
+    if method == "fork" and not _process.FORK_SUPPORTED:
+        pytest.skip("no fork-server here")
+    monkeypatch.setattr(_process, "METHOD", method)
+    async with await beamr.start(
+        wasm("pow"), imports={"my_lib": {"mul": lambda w, a, b: a * b}}
+    ) as a:
+        assert await beamr.call(a, "pow", [2, 5]) == [32]
+    (entry_a,) = entries(cache)
+    async with await beamr.start(wasm("fac")) as b:
+        assert await beamr.call(b, "fac", [5.0]) == [120.0]
+    (entry_b,) = set(entries(cache)) - {entry_a}
+    (cache / entry_a).write_bytes((cache / entry_b).read_bytes())  # B's code, A's name
+    try:
+        async with await beamr.start(
+            wasm("pow"), imports={"my_lib": {"mul": lambda w, a, b: a * b}}
+        ) as a:
+            assert [e.name for e in a.exports if e.kind == "func"] == ["pow"]
+            assert await beamr.call(a, "pow", [2, 5]) == [32]
+            assert await a.request(protocol.Probe("module_source")) == protocol.Result(
+                ("compiled",)
+            )
+    finally:
+        _process.FORK_SERVER.shutdown()
+    assert (cache / entry_a).read_bytes() != (cache / entry_b).read_bytes()  # rewritten
+
+
+async def test_the_cache_keeps_to_its_size_bound(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Least recently used entries go first; half-written leftovers go once stale."""
+    assert await fac() == [120.0]
+    (calling,) = entries(cache)
+    size = (cache / calling).stat().st_size
+    stale = cache / ".leftover.of.a.stopped.worker"
+    stale.write_bytes(b"x" * 100)
+    os.utime(stale, (0, 0))
+    fresh = cache / ".being.written"
+    fresh.write_bytes(b"y")
+    monkeypatch.setenv("BEAMR_CACHE_MAX_BYTES", str(size - 1))  # room for fac alone
+    async with await beamr.start(wasm("fac")) as instance:  # a second entry: over the bound
+        assert await beamr.call(instance, "fac", [3.0]) == [6.0]
+    remaining = entries(cache)
+    assert calling not in remaining  # the least recently used went
+    assert len(remaining) == 1
+    assert not stale.exists()
+    assert fresh.exists()  # maybe another worker's, still being written
+
+
+def test_a_bad_cache_bound_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from beamr.instance import module_cache_max_bytes
+
+    monkeypatch.setenv("BEAMR_CACHE_MAX_BYTES", "lots")
+    with pytest.raises(ValueError, match="BEAMR_CACHE_MAX_BYTES"):
+        module_cache_max_bytes()
+    monkeypatch.setenv("BEAMR_CACHE_MAX_BYTES", "1024")
+    assert module_cache_max_bytes() == 1024

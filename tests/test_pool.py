@@ -182,3 +182,22 @@ async def test_arguments_are_checked() -> None:
     with pytest.raises(RuntimeError):
         async with beamr.Pool(wasm("edge")).instance():
             pass
+
+
+async def test_a_worker_killed_while_idle_is_never_handed_out() -> None:
+    """Before, an idle instance whose worker had died was checked out, and its first
+    call raised WorkerCrashed."""
+    async with beamr.Pool(wasm("edge"), size=1, max_uses=None) as pool:
+        async with pool.instance() as instance:
+            first = instance
+        exited = os.pidfd_open(first.pid)
+        try:
+            os.kill(first.pid, signal.SIGKILL)
+            with anyio.fail_after(10):
+                await anyio.wait_readable(exited)  # the worker has exited (not reaped)
+        finally:
+            os.close(exited)
+        assert not first.usable
+        async with pool.instance() as instance:
+            assert instance is not first
+            assert await io.size(instance) == 65536  # its first call works

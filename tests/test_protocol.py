@@ -161,7 +161,7 @@ sendable: st.SearchStrategy[Command] = st.one_of(
     st.builds(Call, texts, number_lists),
     st.just(Serialize()),
     st.builds(Deserialize, blobs),
-    st.just(Output()),
+    st.builds(Output, wire_ints),
     st.builds(Probe, texts),
     st.just(Stop()),
 )
@@ -170,7 +170,7 @@ commands = st.one_of(sendable, import_answers)
 final_replies: st.SearchStrategy[Reply] = st.one_of(
     st.builds(Result, st.lists(values, max_size=4).map(tuple)),
     st.just(Ok()),
-    st.builds(Error, texts, texts, st.none() | texts),
+    st.builds(Error, texts, texts, st.none() | texts, st.none() | st.lists(texts, max_size=2)),
 )
 import_requests = st.builds(ImportRequest, texts, texts, number_lists, texts)
 replies = st.one_of(final_replies, import_requests)
@@ -206,7 +206,7 @@ COMMAND_EXAMPLES: list[tuple[Command, list[Any]]] = [
     (Serialize(), ["serialize"]),
     (Deserialize(b"snap\x00shot"), ["deserialize", b"snap\x00shot"]),
     (Deserialize(b""), ["deserialize", b""]),
-    (Output(), ["output"]),
+    (Output(4096), ["output", 4096]),
     (Probe("open:/etc/hostname"), ["probe", "open:/etc/hostname"]),
     (Stop(), ["stop"]),
 ]
@@ -231,8 +231,12 @@ REPLY_EXAMPLES: list[tuple[Reply, list[Any]]] = [
         ],
     ),
     (Ok(), ["ok"]),
-    (Error("trap", "boom", None), ["error", "trap", "boom", None]),
-    (Error("trap", "boom", "E42"), ["error", "trap", "boom", "E42"]),
+    (Error("trap", "boom", None), ["error", "trap", "boom", None, None]),
+    (Error("trap", "boom", "E42"), ["error", "trap", "boom", "E42", None]),
+    (
+        Error("missing_import", "no", None, ["a.b", "c"]),
+        ["error", "missing_import", "no", None, ["a.b", "c"]],
+    ),
     (
         ImportRequest("env", "log", [1, 2.5, -3], "(i32 f64 i64) -> ()"),
         ["import", "env", "log", [1, 2.5, -3], "(i32 f64 i64) -> ()"],
@@ -514,7 +518,7 @@ BAD_COMMANDS = [
     # a reply kind is not a command
     [1, "ok"],
     [1, "execution_result"],
-    [1, "error", "k", "t", None],
+    [1, "error", "k", "t", None, None],
     # no fields
     [1, "size", 0],
     [1, "serialize", b""],
@@ -603,7 +607,8 @@ BAD_REPLIES = [
     # error: kind, text, code (str or nil)
     [1, "error"],
     [1, "error", "k", "t"],
-    [1, "error", "k", "t", None, None],
+    [1, "error", "k", "t", None],
+    [1, "error", "k", "t", None, "detail"],
     [1, "error", 1, "t", None],
     [1, "error", "k", b"t", None],
     [1, "error", None, "t", None],

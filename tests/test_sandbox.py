@@ -1,16 +1,41 @@
-"""Defense in depth: from inside a running worker, open/socket/exec/fork fail."""
+"""Defense in depth, proven from inside live workers: what a worker cannot do, on every
+thread, in both start modes; where it finds its code; and that it fails closed."""
 
 from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 import beamr
-from beamr import io
+from beamr import _process, io
 from beamr import protocol as p
+from workers import landlock, sandbox, seccomp
 
-from .conftest import wasm
+from .conftest import child_pids, gone, wasm
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(params=["spawned", "forked"])
+def start_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    if request.param == "forked":
+        if not _process.FORK_SUPPORTED:
+            pytest.skip("no fork-server on this platform")
+        monkeypatch.setattr(_process, "METHOD", "fork")
+        yield "forked"
+        _process.FORK_SERVER.shutdown()
+    else:
+        monkeypatch.setattr(_process, "METHOD", "process")
+        yield "spawned"
 
 
 async def probe(instance: beamr.Instance, what: str) -> str:
@@ -19,8 +44,24 @@ async def probe(instance: beamr.Instance, what: str) -> str:
     return str(reply.values[0])
 
 
-@pytest.mark.parametrize("what", ["open", "socket", "execve", "fork"])
-async def test_the_worker_cannot(what: str) -> None:
+def status(pid: int, task: str | None = None) -> dict[str, str]:
+    path = f"/proc/{pid}/status" if task is None else f"/proc/{pid}/task/{task}/status"
+    lines = Path(path).read_text().splitlines()
+    return {k: v.strip() for k, _, v in (line.partition(":") for line in lines)}
+
+
+def environ(pid: int) -> bytes:
+    with open(f"/proc/{pid}/environ", "rb") as f:
+        return f.read()
+
+
+DENIED = ["open", "socket", "execve", "fork", "io_uring", "memfd", "kill"]
+
+
+@pytest.mark.parametrize("what", DENIED)
+async def test_the_worker_cannot(what: str, start_mode: str) -> None:
+    """io_uring (its own open and socket), memfd_create and signals to other processes
+    were allowed before; open, sockets, exec and fork were denied already."""
     async with await beamr.start(wasm("calling"), wasi=True) as instance:
         assert (await probe(instance, what)).startswith("denied")
         # and the instance works as before: memory growth, traps, WASI, threads
@@ -28,6 +69,34 @@ async def test_the_worker_cannot(what: str) -> None:
         await io.write(instance, ptr, b"x" * (4 << 20))
         await beamr.call(instance, "print_hello", [])
         assert (await instance.output()).stdout == b"Hello from WASI!\n"
+
+
+async def test_a_probe_can_tell_allowed_from_denied() -> None:
+    """The probes themselves work: unconfined, the same attempts succeed."""
+    async with await beamr.start(wasm("calling"), sandbox=False) as instance:
+        for what in ("open", "memfd", "kill", "socket"):
+            assert await probe(instance, what) == "allowed", what
+
+
+async def test_with_dirs_file_access_stays_inside_them(tmp_path: Path, start_mode: str) -> None:
+    """Before, granting WASI dirs let the worker open any path (/etc/shadow,
+    /proc/<parent>/environ). Landlock now confines it to the granted directories."""
+    granted = tmp_path / "granted"
+    granted.mkdir()
+    (granted / "inside.txt").write_text("ok")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("secret")
+    config = beamr.WasiConfig(dirs={str(granted): "/data"})
+    async with await beamr.start(wasm("calling"), wasi=config) as instance:
+        assert await probe(instance, f"open:{granted / 'inside.txt'}") == "allowed"
+        assert await probe(instance, f"create:{granted / 'new.txt'}") == "allowed"
+        assert (await probe(instance, f"open:{outside}")).startswith("denied")
+        assert (await probe(instance, "open:/etc/hostname")).startswith("denied")
+        assert (await probe(instance, f"open:/proc/{os.getpid()}/environ")).startswith("denied")
+        assert (await probe(instance, f"create:{tmp_path / 'new.txt'}")).startswith("denied")
+        for what in ("socket", "io_uring", "memfd", "kill"):
+            assert (await probe(instance, what)).startswith("denied"), what
+    assert not (tmp_path / "new.txt").exists()
 
 
 async def test_traps_and_interrupts_still_work_under_the_filter() -> None:
@@ -49,79 +118,191 @@ async def test_process_memory_guard() -> None:
         assert await io.malloc(instance, 1 << 20) > 0
 
 
-async def test_environment_is_minimal() -> None:
+async def test_environment_is_empty_and_only_our_descriptors_are_open(start_mode: str) -> None:
     async with await beamr.start(wasm("fac")) as instance:
-        environ = (await anyio_read(f"/proc/{instance.pid}/environ")).split(b"\0")
-        names = {entry.split(b"=", 1)[0] for entry in environ if entry}
-        assert names <= {b"PYTHONPATH", b"PYTHONDONTWRITEBYTECODE", b"PATH"}
-        fds = await anyio_listdir(f"/proc/{instance.pid}/fd")
-        # stdin, stdout, stderr, the socket, the interrupt pipe, plus runtime
-        # internals (epoll etc.), nothing inherited from the parent beyond these
-        assert len(fds) <= 8
+        assert environ(instance.pid) == b""  # nothing of the caller's
+        assert os.readlink(f"/proc/{instance.pid}/cwd") == "/"
+        fds = os.listdir(f"/proc/{instance.pid}/fd")
+        # stdio, the socket, the interrupt pipe, the parent's pidfd, the watcher's pipe
+        assert len(fds) <= 9, fds
 
 
-@pytest.mark.parametrize("method", ["fork", "process"])
-async def test_every_thread_of_the_worker_is_filtered(
-    method: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The interrupt thread starts before the filter: TSYNC must cover it too."""
-    from beamr import _process
-
-    if method == "fork" and not _process.FORK_SUPPORTED:
-        pytest.skip("no fork-server here")
-    monkeypatch.setattr(_process, "METHOD", "auto" if method == "fork" else "process")
-    with beamr.fork_server():
-        instance = await beamr.start(wasm("calling"))
-    async with instance:
-        assert isinstance(instance._process, _process.ForkedWorker) == (method == "fork")
-        tasks = await anyio_listdir(f"/proc/{instance.pid}/task")
-        assert len(tasks) >= 2  # the main thread and the interrupt thread
+async def test_every_thread_is_filtered_and_unprivileged(start_mode: str) -> None:
+    """The watcher thread exists before the filter: TSYNC covers it; capabilities and
+    Landlock are per thread, so it confines itself too."""
+    async with await beamr.start(wasm("calling")) as instance:
+        tasks = os.listdir(f"/proc/{instance.pid}/task")
+        assert len(tasks) == 2  # the main thread and the watcher: nothing unconfined
         for task in tasks:
-            status = (await anyio_read(f"/proc/{instance.pid}/task/{task}/status")).decode()
-            fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
-            assert fields["Seccomp"].strip() == "2", f"thread {task} runs unfiltered"
-            assert fields["NoNewPrivs"].strip() == "1"
+            fields = status(instance.pid, task)
+            assert fields["Seccomp"] == "2", f"thread {task} runs unfiltered"
+            assert fields["NoNewPrivs"] == "1"
+            assert fields["CapEff"] == fields["CapPrm"] == "0000000000000000"
 
 
-def test_the_filter_program_is_compiled_once() -> None:
-    from workers import sandbox
-
-    program = sandbox.compile_filter(allow_open=False)  # compiled, never loaded here
-    assert program
-    assert len(program) % 8 == 0  # struct sock_filter entries
-    assert sandbox.compile_filter(allow_open=False) is program
-    assert sandbox.compile_filter(allow_open=True) != program
+# --------------------------------------------------- the worker's own code, only
 
 
-async def anyio_read(path: str) -> bytes:
-    import anyio
+@pytest.fixture
+def hostile_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working directory with a ``workers`` package, ``msgpack.py`` and ``wasmtime.py``
+    of its own: each leaves a marker file if anything imports it."""
+    (tmp_path / "workers").mkdir()
+    for module in ("workers/__init__.py", "workers/__main__.py", "msgpack.py", "wasmtime.py"):
+        marker = tmp_path / f"{module.replace('/', '.')}.imported"
+        (tmp_path / module).write_text(f"open({str(marker)!r}, 'w').close()\n")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
 
-    return await anyio.Path(path).read_bytes()
 
-
-async def anyio_listdir(path: str) -> list[str]:
-    import anyio
-
-    return [entry.name async for entry in anyio.Path(path).iterdir()]
-
-
-def test_without_seccomp_the_worker_warns_and_carries_on(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+async def test_the_working_directory_never_shadows_the_worker(
+    hostile_cwd: Path, start_mode: str
 ) -> None:
-    """Only the degraded path runs in-process: a real filter would sandbox pytest."""
-    import sys
-
-    from workers import sandbox
-
-    monkeypatch.setitem(sys.modules, "pyseccomp", None)  # import fails as without it
-    monkeypatch.setattr(sandbox, "_PROGRAMS", {})  # nothing compiled before either
-    assert sandbox.seccomp(allow_open=False) is False
-    assert "seccomp unavailable" in capsys.readouterr().err
+    """Before, ``python -m workers`` put the cwd first on sys.path: a project's own
+    ``workers`` package ran instead of the worker, and a msgpack.py or wasmtime.py in
+    the cwd ran inside the unsandboxed worker or fork-server."""
+    async with await beamr.start(wasm("calling")) as instance:
+        assert await beamr.call(instance, "add", [2, 3]) == [5]
+    assert not imported(hostile_cwd)
 
 
-def test_process_limit_defaults() -> None:
-    from workers.sandbox import DEFAULT_PROCESS_BYTES, PROCESS_HEADROOM, process_limit
+def imported(directory: Path) -> list[Path]:
+    return list(directory.glob("*.imported"))
 
-    assert process_limit({}) == DEFAULT_PROCESS_BYTES
-    assert process_limit({"memory_bytes": 1 << 20}) == (1 << 20) + PROCESS_HEADROOM
-    assert process_limit({"memory_bytes": 1 << 20, "process_bytes": 5 << 20}) == 5 << 20
+
+def test_the_cli_does_not_import_the_working_directory_either(hostile_cwd: Path) -> None:
+    """The ``beamr`` command (its own directory first on sys.path, not the cwd)."""
+    command = Path(sys.executable).parent / "beamr"
+    if not command.exists():
+        pytest.skip("the beamr console script is not installed next to this Python")
+    fixture = Path(__file__).parent.parent / "wasm_fixtures" / "calling.wasm"
+    done = subprocess.run(
+        [str(command), "call", str(fixture), "add", "2", "3"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "5"
+    assert not list(hostile_cwd.glob("*.imported"))
+
+
+def test_workers_are_found_through_beamrs_own_location() -> None:
+    root = Path(_process.worker_root())
+    assert (root / "beamr" / "__init__.py").samefile(Path(beamr.__file__))
+    assert (root / "workers" / "__init__.py").is_file()
+
+
+# ------------------------------------------------------------- fails closed
+
+
+def test_hardening_that_cannot_complete_is_refused_and_the_worker_stops() -> None:
+    """The command loop: a sandbox failure is the init's reply, and the worker leaves
+    without instantiating anything (before: a warning on stderr, and on it ran)."""
+    from workers.server import Server
+    from workers.wasmtime_worker import WasmtimeBackend
+
+    from .test_worker import Peer
+
+    instantiated: list[bool] = []
+
+    class Backend(WasmtimeBackend):
+        def instantiate(self) -> None:
+            instantiated.append(True)
+            super().instantiate()
+
+    def harden(options: Any) -> None:
+        from workers.backend import CommandFailed
+
+        raise CommandFailed("sandbox", "seccomp: the filter could not be loaded")
+
+    ours, theirs = socket.socketpair()
+    ours.settimeout(30)
+    server = Server(theirs, Backend, harden=harden)
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    reply = Peer(ours).request(p.Init(wasm("edge"), {}))
+    assert isinstance(reply, p.Error)
+    assert (reply.kind, reply.text) == ("sandbox", "seccomp: the filter could not be loaded")
+    thread.join(10)
+    assert not thread.is_alive()  # it stopped serving
+    assert not instantiated
+    theirs.close()
+    ours.close()
+
+
+def test_a_plan_that_cannot_be_kept_is_a_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(sandbox.SandboxFailure, match="process_bytes"):
+        sandbox.plan({"limits": {"process_bytes": 1 << 20}})
+    monkeypatch.setattr(landlock, "abi", lambda: 0)
+    with pytest.raises(sandbox.SandboxFailure, match="Landlock"):
+        sandbox.plan({"wasi": {"dirs": {"/tmp": "/tmp"}}})
+    plan = sandbox.plan({})  # without dirs, seccomp alone confines files
+    with pytest.raises(sandbox.SandboxFailure, match="threads"):
+        sandbox.apply(plan, lambda plan: None, expected_threads=99)
+    monkeypatch.setattr(seccomp, "SUPPORTED", False)
+    with pytest.raises(sandbox.SandboxFailure, match="seccomp"):
+        sandbox.plan({})
+    assert sandbox.plan({"sandbox": False}).enabled is False  # the explicit opt-out
+
+
+def test_the_filter_program_denies_what_it_lists() -> None:
+    """The exact program, loaded in a throwaway child process."""
+    script = textwrap.dedent(
+        """
+        import errno, os, socket, threading
+        from workers import seccomp
+        seccomp.install(seccomp.build(os.getpid(), allow_files=False))
+        def attempt(action):
+            try:
+                action()
+                return "allowed"
+            except OSError as exc:
+                return errno.errorcode[exc.errno]
+        results = {
+            "open": attempt(lambda: os.close(os.open("/etc/hostname", os.O_RDONLY))),
+            "socket": attempt(lambda: socket.socket().close()),
+            "memfd": attempt(lambda: os.close(os.memfd_create("x"))),
+            "kill other": attempt(lambda: os.kill(os.getppid(), 0)),
+            "kill self": attempt(lambda: os.kill(os.getpid(), 0)),
+            "mkdir": attempt(lambda: os.mkdir("/tmp/beamr-filter-test")),
+            "chmod": attempt(lambda: os.chmod("/tmp", 0o1777)),
+        }
+        thread = threading.Thread(target=lambda: None)
+        thread.start()
+        thread.join()
+        results["thread"] = "allowed"
+        print(results)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+        cwd=_process.worker_root(),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    results = eval(done.stdout)
+    assert results == {
+        "open": "EPERM",
+        "socket": "EPERM",
+        "memfd": "EPERM",
+        "kill other": "EPERM",
+        "kill self": "allowed",
+        "mkdir": "EPERM",
+        "chmod": "EPERM",
+        "thread": "allowed",
+    }
+
+
+def test_the_program_is_well_formed_for_every_machine() -> None:
+    for machine in ("x86_64", "aarch64"):
+        for allow_files in (False, True):
+            program = seccomp.build(1234, allow_files=allow_files, machine=machine)
+            assert len(program) % 8 == 0
+            assert len(program) // 8 < 4096
+
+
+async def test_a_worker_cannot_be_started_unconfined_by_accident() -> None:
+    before = child_pids()
+    with pytest.raises(beamr.SandboxError):
+        await beamr.start(wasm("edge"), limits=beamr.Limits(process_bytes=1 << 20))
+    assert gone(child_pids() - before)
+    async with await beamr.start(wasm("edge")) as instance:
+        assert status(instance.pid)["Seccomp"] == "2"

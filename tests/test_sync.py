@@ -86,3 +86,31 @@ def test_wasi_output() -> None:
     with bs.start(wasm("calling"), wasi=True) as instance:
         bs.call(instance, "print_hello", [])
         assert instance.output().stdout == b"Hello from WASI!\n"
+
+
+def test_deep_nesting_never_runs_out_of_threads() -> None:
+    """Before, nesting 41 deep exhausted anyio's 40 worker threads: a deadlock, after
+    which every sync handler on any instance hung."""
+
+    def again(instance: bs.Instance, n: int) -> int:
+        if n < beamr.MAX_NESTING:
+            return int(bs.call(instance, "call_i32", [n + 1])[0])
+        return n
+
+    with bs.start(wasm("imports"), imports={"env": {"i32_to_i32": again}}) as instance:
+        assert bs.call(instance, "call_i32", [1]) == [beamr.MAX_NESTING]
+        assert bs.call(instance, "call_i32", [1]) == [beamr.MAX_NESTING]  # and again
+
+
+def test_nesting_past_the_limit_is_a_clear_error_in_sync_too() -> None:
+    def again(instance: bs.Instance, n: int) -> int:
+        return int(bs.call(instance, "call_i32", [n + 1])[0])  # never stops by itself
+
+    with bs.start(wasm("imports"), imports={"env": {"i32_to_i32": again}}) as instance:
+        with pytest.raises(beamr.ImportHandlerError) as caught:
+            bs.call(instance, "call_i32", [1])
+        cause: BaseException = caught.value
+        while cause.__cause__ is not None:
+            cause = cause.__cause__
+        assert isinstance(cause, beamr.NestingTooDeep)
+        assert bs.io.size(instance) == 65536

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import anyio
 import pytest
 
 import beamr
@@ -75,3 +76,28 @@ async def test_wasi_config_is_checked() -> None:
         beamr.WasiConfig(env={"A": 1})  # type: ignore[dict-item]
     with pytest.raises(TypeError):
         await beamr.start(wasm("calling"), wasi="yes")  # type: ignore[arg-type]
+
+
+async def test_poll_oneoff_sleeps_and_reports_its_event() -> None:
+    async with await beamr.start(wasm("wasi_sleep"), wasi=True) as instance:
+        assert await beamr.call(instance, "sleep", [1_000_000]) == [0]  # 1 ms
+        assert await beamr.call(instance, "events", []) == [1]
+        assert await beamr.call(instance, "event_userdata", []) == [77]
+
+
+async def test_a_timeout_reaches_a_guest_sleeping_in_poll_oneoff() -> None:
+    """Before, CallTimeout came, but the next call hung 10 s (wasmtime's own sleep
+    cannot be interrupted) and then the worker was killed."""
+    limits = beamr.Limits(call_timeout=0.2)
+    async with await beamr.start(wasm("wasi_sleep"), wasi=True, limits=limits) as instance:
+        pid = instance.pid
+        with pytest.raises(beamr.CallTimeout):
+            await beamr.call(instance, "sleep", [3600 * 10**9])  # an hour
+        with anyio.fail_after(5):  # a hang (or a killed worker) here is the bug
+            assert await beamr.call(instance, "noop", []) == []
+        assert instance.pid == pid
+        assert instance.usable
+        with anyio.move_on_after(0.2):  # a cancelled await wakes it too
+            await beamr.call(instance, "sleep", [3600 * 10**9])
+        with anyio.fail_after(5):
+            assert await beamr.call(instance, "sleep", [0]) == [0]

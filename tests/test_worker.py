@@ -210,9 +210,9 @@ class InterruptibleWorker(RunningWorker):
         super().__init__()
 
     def _serve(self, server: Server) -> None:
-        threading.Thread(
-            target=server.interrupt_loop, args=(self.irq_read, lambda: None), daemon=True
-        ).start()
+        from workers.watcher import Watcher
+
+        Watcher(server, self.irq_read, on_parent_gone=lambda: None).start()
         super()._serve(server)
 
     def interrupt(self, command_id: int) -> None:
