@@ -38,9 +38,9 @@ from beamr.types import Export, Import, Limits, Output, WasiConfig
 
 if TYPE_CHECKING:
     from beamr import io
-    from beamr._process import fork_server
-    from beamr.api import call, deserialize, serialize, stop
-    from beamr.instance import Instance, start
+    from beamr._forkserver import fork_server
+    from beamr.api import call, deserialize, serialize, start, stop
+    from beamr.instance import Instance
     from beamr.pool import Pool
 
 __all__ = [
@@ -76,7 +76,7 @@ __all__ = [
     "stop",
 ]
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # Silent by default: applications opt in with logging.getLogger("beamr").
 logging.getLogger("beamr").addHandler(logging.NullHandler())
@@ -85,13 +85,13 @@ logging.getLogger("beamr").addHandler(logging.NullHandler())
 #: and must not pay for anyio, asyncio and the parent's machinery it never uses.
 _LAZY = {
     "io": "beamr.io",
-    "fork_server": "beamr._process",
+    "fork_server": "beamr._forkserver",
     "call": "beamr.api",
     "deserialize": "beamr.api",
     "serialize": "beamr.api",
     "stop": "beamr.api",
     "Instance": "beamr.instance",
-    "start": "beamr.instance",
+    "start": "beamr.api",
     "Pool": "beamr.pool",
 }
 

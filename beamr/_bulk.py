@@ -8,7 +8,7 @@ Commands on an instance are serialized, so the worker is blocked reading its nex
 command and the wasm cannot run, grow or move its memory during the copy.
 
 The copy reaches a process by pid. A pid is only trusted while the parent holds the
-worker unreaped (a zombie keeps its pid), which :mod:`beamr._process` guarantees for
+worker unreaped (a zombie keeps its pid), which :mod:`beamr._workers` guarantees for
 every worker it starts; after that the bulk path is not used.
 
 Where the system refuses (not Linux, a ptrace policy, a seccomp profile), the first
@@ -89,8 +89,8 @@ def _bytes_address(data: bytes) -> int:
 
 
 #: copies from this size up are split between this thread and a helper thread: the
-#: kernel's page-by-page copy runs at ~8 GB/s a thread here, and the worker sleeps
-#: meanwhile, so a second core doubles it (measured: 16 MiB 8.1 -> 14.1 GB/s)
+#: kernel copies page by page on the calling thread, and the worker sleeps meanwhile,
+#: so a second core nearly doubles the rate (make bench shows it)
 PARALLEL_MIN = 4 << 20
 _helper: concurrent.futures.ThreadPoolExecutor | None = None
 _helper_lock = threading.Lock()

@@ -6,7 +6,6 @@
     beamr call FILE.wasm EXPORT [ARGS...] [--string TEXT]... [--read-string] [--wasi]
     beamr memory FILE.wasm [--call EXPORT [ARGS...]] --dump OFFSET LEN
     beamr demo
-    beamr bench [--rounds N] [--backend asyncio|trio] [--json PATH]
 
 Errors print one line to stderr and exit with status 1 (2 for usage errors).
 """
@@ -24,7 +23,7 @@ from typing import Any
 import anyio
 
 import beamr
-from beamr import _process, io
+from beamr import _spawn, io
 from beamr.types import split_signature
 
 EXIT_ERROR = 1
@@ -55,11 +54,11 @@ def _number(text: str, char: str, position: int) -> int | float:
 def describe(binary: bytes) -> dict[str, Any]:
     """The module's imports, exports and memories, read by a worker without running it."""
     done = subprocess.run(
-        _process.python_command("workers.inspect_module"),
+        _spawn.python_command("workers.inspect_module"),
         input=binary,
         capture_output=True,
-        env=_process.WORKER_ENV,
-        cwd=_process.WORKER_CWD,
+        env=_spawn.WORKER_ENV,
+        cwd=_spawn.WORKER_CWD,
         timeout=120,
         check=False,
     )
@@ -189,17 +188,6 @@ def cmd_memory(args: argparse.Namespace) -> int:
     return anyio.run(run)
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    from beamr import bench
-
-    argv = ["--rounds", str(args.rounds)]
-    for backend in args.backend or []:
-        argv += ["--backend", backend]
-    if args.json:
-        argv += ["--json", args.json]
-    return bench.main(argv)
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
     from beamr import demo
 
@@ -282,16 +270,6 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=["asyncio", "trio"], default="asyncio")
     p.set_defaults(run=cmd_demo)
 
-    p = sub.add_parser(
-        "bench",
-        help="round trips against their baselines (`make bench`)",
-        description="Measure beamr's round trips against a raw echo over "
-        "the same socket and framing, in the same run; print ratios.",
-    )
-    p.add_argument("--rounds", type=int, default=2000)
-    p.add_argument("--backend", choices=["asyncio", "trio"], action="append")
-    p.add_argument("--json", metavar="PATH", help="also write the report as JSON")
-    p.set_defaults(run=cmd_bench)
     return top
 
 

@@ -29,6 +29,8 @@ distinction between ClosedResourceError and BrokenResourceError).
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "BeamrError",
     "CallTimeout",
@@ -129,3 +131,40 @@ class SandboxError(BeamrError):
 class NestingTooDeep(BeamrError):
     """A call would nest deeper than ``beamr.MAX_NESTING`` (wasm -> import handler ->
     call -> ...). Nothing was sent: the calls below it are unaffected."""
+
+
+class TooLargeForAFrame(BeamrError):
+    """Internal: the worker's answer would not fit one frame (``too_large``); the
+    parent then fetches it another way. Never raised to callers."""
+
+    def __init__(self, message: str, size: int) -> None:
+        super().__init__(message)
+        self.size = size
+
+
+_BY_KIND: dict[str, type[BeamrError]] = {
+    "invalid_module": InvalidModule,
+    "export_not_found": ExportNotFound,
+    "import_handler_error": ImportHandlerError,
+    "out_of_bounds": OutOfBounds,
+    "sandbox": SandboxError,
+    "nesting_too_deep": NestingTooDeep,
+    "timeout": CallTimeout,
+}
+
+
+def error_for(kind: str, text: str, code: str | None, detail: list[Any] | None) -> BeamrError:
+    """The exception for a worker's error reply (the one place they are mapped)."""
+    if kind == "trap":
+        return Trap(text, code)
+    if kind == "invalid_module" and code is not None:
+        return StartTrapped(text, code)
+    if kind == "missing_import":
+        if detail and len(detail) == 2 and all(isinstance(part, str) for part in detail):
+            return MissingImport(text, detail[0], detail[1])
+        return MissingImport(text)
+    if kind == "too_large" and detail and len(detail) == 1 and type(detail[0]) is int:
+        return TooLargeForAFrame(text, detail[0])
+    if kind == "bad_argument":
+        return BeamrError(f"the worker refused the arguments: {text}")
+    return _BY_KIND.get(kind, BeamrError)(text)

@@ -1,12 +1,12 @@
 """Memory io on an instance: the Python counterpart of HyperBEAM's ``hb_beamr_io``.
 
-Every function validates its arguments before anything is sent (the seed's
+Every function validates its arguments before anything is sent (HyperBEAM's
 "defensive, caller-side" checking): a wrong type is a ``TypeError``, a negative
 offset, size or pointer a ``ValueError``. The worker checks every bound again before
 any byte moves; an access past the memory raises :class:`~beamr.OutOfBounds` and
 changes nothing.
 
-Reads and writes from ``beamr.instance.BULK_THRESHOLD`` bytes up skip the socket: the
+Reads and writes from ``beamr._memory.BULK_THRESHOLD`` bytes up skip the socket: the
 worker checks the range (the same check) and the parent copies straight from or into
 its linear memory (:mod:`beamr._bulk`). Where the system does not allow that, they
 travel inline, in frames of at most ``beamr.protocol.INLINE_CHUNK`` bytes.
@@ -26,16 +26,21 @@ HyperBEAM ``hb_beamr_io``           beamr
 
 from __future__ import annotations
 
-from typing import Any
+import array
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from beamr import _memory
 from beamr.errors import ExportNotFound, MallocFailed, OutOfBounds
 from beamr.instance import Instance
 
 __all__ = ["free", "malloc", "read", "read_string", "size", "write", "write_string"]
 
-BytesLike = bytes | bytearray | memoryview
+if TYPE_CHECKING:
+    BytesLike = bytes | bytearray | memoryview | array.array[Any]
+else:  # array.array is generic for type checkers only
+    BytesLike = bytes | bytearray | memoryview | array.array
 
 
 def _instance(wasm: Any) -> Instance:
@@ -79,7 +84,7 @@ def _check_reach(offset: int, size: int) -> None:
 
 async def size(wasm: Instance) -> int:
     """The size of the linear memory in bytes (pages * 65536); 0 without memory."""
-    return await _instance(wasm).memory_size()
+    return await _memory.size(_instance(wasm))
 
 
 async def read(wasm: Instance, offset: int, size: int) -> bytes:
@@ -88,7 +93,7 @@ async def read(wasm: Instance, offset: int, size: int) -> bytes:
     offset = _non_negative(offset, "offset")
     size = _non_negative(size, "size")
     _check_reach(offset, size)
-    return await instance.read_memory(offset, size)
+    return await _memory.read(instance, offset, size)
 
 
 async def write(wasm: Instance, offset: int, data: BytesLike) -> None:
@@ -97,7 +102,7 @@ async def write(wasm: Instance, offset: int, data: BytesLike) -> None:
     offset = _non_negative(offset, "offset")
     payload = _bytes(data)
     _check_reach(offset, len(payload))
-    await instance.write_memory(offset, payload)
+    await _memory.write(instance, offset, payload)
 
 
 async def read_string(wasm: Instance, offset: int, chunk_size: int | None = None) -> bytes:
@@ -112,7 +117,7 @@ async def read_string(wasm: Instance, offset: int, chunk_size: int | None = None
     if chunk_size is not None and _non_negative(chunk_size, "chunk_size") == 0:
         raise ValueError("chunk_size must be positive")
     _check_reach(offset, 0)
-    return await instance.read_string(offset)
+    return await _memory.read_string(instance, offset)
 
 
 async def write_string(wasm: Instance, data: str | BytesLike) -> int:

@@ -34,9 +34,11 @@ import anyio
 import anyio.abc
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from beamr import _process
+from beamr import _forkserver
+from beamr._handlers import ImportMap
+from beamr.api import start
 from beamr.errors import InstanceClosed
-from beamr.instance import ImportMap, Instance, start
+from beamr.instance import Instance
 from beamr.types import Limits, WasiConfig
 
 __all__ = ["Pool"]
@@ -91,7 +93,7 @@ class Pool:
         #: An instance on its last use gives its place up at checkout, so that its
         #: replacement starts while it is being used.
         self._room = anyio.Semaphore(size)
-        self._hold: _process.ForkServerHold | None = None
+        self._hold: _forkserver.ForkServerHold | None = None
 
     @property
     def size(self) -> int:
@@ -115,7 +117,7 @@ class Pool:
         if self._group is not None or self._closed:
             raise RuntimeError("a Pool can be opened once")
         # Workers are forked from the fork-server while the pool is open.
-        self._hold = _process.fork_server().__enter__()
+        self._hold = _forkserver.fork_server().__enter__()
         # The first instance is started here: a module that cannot start fails now.
         try:
             first = await start(self._binary, **self._options)

@@ -8,30 +8,32 @@ The same names as the async API, without ``await``::
         ptr = bs.io.write_string(wasm, "hello")
         print(bs.call(wasm, "str_len", [ptr]))
 
-Everything runs on one event loop in a background thread (an anyio BlockingPortal,
-started on first use, asyncio by default: set ``beamr.sync.BACKEND = "trio"`` before
-the first call to change it). Import handlers are plain functions called in a worker
-thread with the :class:`Instance`; inside them, ``beamr.sync.io.*`` and
-``beamr.sync.call`` on the same instance work (nested, as in the async API). Do not
-call this facade from inside a running event loop: use the async API there.
+Everything runs on one event loop in a background thread: an anyio
+``BlockingPortalProvider`` (asyncio by default: set ``beamr.sync.BACKEND = "trio"``
+before the first call to change it). The loop runs while an instance is open and
+stops when the last one is closed. Import handlers are plain functions called in a
+thread of their own with the :class:`Instance`; inside them, ``beamr.sync.io.*`` and
+``beamr.sync.call`` on the same instance work (nested, as in the async API, up to
+``beamr.MAX_NESTING`` deep). Do not call this facade from inside a running event loop:
+use the async API there.
 """
 
 from __future__ import annotations
 
 import atexit
-import contextlib
 import math
 import threading
+import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import anyio
 import anyio.from_thread
 import anyio.to_thread
 
 import beamr
-from beamr import instance as _instance
+from beamr import _handlers
 from beamr import io as _aio
 from beamr.types import Export, Import, Limits, Output, WasiConfig
 
@@ -41,50 +43,48 @@ T = TypeVar("T")
 BACKEND = "asyncio"
 
 _lock = threading.Lock()
-_portal: anyio.from_thread.BlockingPortal | None = None
-_portal_cm: contextlib.AbstractContextManager[anyio.from_thread.BlockingPortal] | None = None
-#: inside a handler's thread: the handler scopes it runs in (see beamr.instance)
-_handler_context = threading.local()
+_provider: anyio.from_thread.BlockingPortalProvider | None = None
+_provider_backend = ""
+#: in a handler's thread: the handler scopes it runs in (see beamr._handlers)
+_in_handler = threading.local()
+_open: weakref.WeakSet[Instance] = weakref.WeakSet()
 
 
-def _get_portal() -> anyio.from_thread.BlockingPortal:
-    global _portal, _portal_cm
+def _portals() -> anyio.from_thread.BlockingPortalProvider:
+    global _provider, _provider_backend
     with _lock:
-        if _portal is None:
-            _portal_cm = anyio.from_thread.start_blocking_portal(BACKEND)
-            _portal = _portal_cm.__enter__()
-            atexit.register(_shutdown)
-        return _portal
+        if _provider is None or _provider_backend != BACKEND:
+            _provider = anyio.from_thread.BlockingPortalProvider(backend=BACKEND)
+            _provider_backend = BACKEND
+        return _provider
 
 
-def _shutdown() -> None:
-    """Stop the background event loop (at exit, or for tests switching backends)."""
-    global _portal, _portal_cm, _handler_limiter
-    with _lock:
-        cm, _portal, _portal_cm = _portal_cm, None, None
-        _handler_limiter = None  # it belongs to that loop
-    if cm is not None:
-        cm.__exit__(None, None, None)
-
-
-async def _in_scopes(scopes: tuple[Any, ...], func: Callable[..., Awaitable[T]], *args: Any) -> T:
-    token = _instance._scopes.set(scopes)
-    try:
+async def _in_scopes(
+    scopes: tuple[_handlers.HandlerScope, ...], func: Callable[..., Awaitable[T]], *args: Any
+) -> T:
+    with _handlers.entered(scopes):
         return await func(*args)
-    finally:
-        _instance._scopes.reset(token)
 
 
 def _run(func: Callable[..., Awaitable[T]], *args: Any) -> T:
-    scopes = getattr(_handler_context, "scopes", ())
-    return cast(T, _get_portal().call(_in_scopes, scopes, func, *args))
+    scopes = getattr(_in_handler, "scopes", ())
+    with _portals() as portal:
+        result: T = portal.call(_in_scopes, scopes, func, *args)
+        return result
 
 
 class Instance:
-    """A blocking handle on a :class:`beamr.Instance`; close it with ``with`` or :meth:`close`."""
+    """A blocking handle on a :class:`beamr.Instance`; close it with ``with`` or
+    :meth:`close`. While it is open, the background event loop runs."""
 
-    def __init__(self, inner: beamr.Instance) -> None:
+    def __init__(
+        self, inner: beamr.Instance, portals: anyio.from_thread.BlockingPortalProvider
+    ) -> None:
         self.aio = inner  #: the underlying async instance
+        self._portals = portals
+        portals.__enter__()  # the loop stays up while this instance is open
+        self._finalizer = weakref.finalize(self, portals.__exit__, None, None, None)
+        _open.add(self)
 
     @property
     def exports(self) -> tuple[Export, ...]:
@@ -101,13 +101,26 @@ class Instance:
         """The worker's process id."""
         return self.aio.pid
 
+    @property
+    def usable(self) -> bool:
+        """See :attr:`beamr.Instance.usable`."""
+        return self.aio.usable
+
+    def signature(self, name: str) -> str:
+        """See :meth:`beamr.Instance.signature`."""
+        return self.aio.signature(name)
+
     def output(self) -> Output:
         """WASI stdout/stderr captured since the last call."""
         return _run(self.aio.output)
 
     def close(self) -> None:
         """Stop the worker (idempotent)."""
-        stop(self)
+        if self._finalizer.alive:
+            try:
+                _run(self.aio.aclose)
+            finally:
+                self._finalizer()  # lets the loop go if this was the last instance
 
     def __enter__(self) -> Instance:
         return self
@@ -124,6 +137,13 @@ class Instance:
         return f"<beamr.sync.Instance pid={self.pid}>"
 
 
+@atexit.register
+def _close_all() -> None:
+    """At exit: stop what is still open, so that the loop's thread can end."""
+    for instance in list(_open):
+        instance.close()
+
+
 def _unwrap(wasm: Any) -> beamr.Instance:
     if isinstance(wasm, Instance):
         return wasm.aio
@@ -132,55 +152,48 @@ def _unwrap(wasm: Any) -> beamr.Instance:
 
 def _wrap_handler(handler: Callable[..., Any], holder: list[Instance]) -> Callable[..., Any]:
     async def run_in_thread(_: beamr.Instance, *args: Any) -> Any:
-        scopes = _instance._scopes.get()
+        scopes = _handlers.current()
 
         def in_thread() -> Any:
-            _handler_context.scopes = scopes
+            _in_handler.scopes = scopes
             try:
                 return handler(holder[0], *args)
             finally:
-                _handler_context.scopes = ()
+                _in_handler.scopes = ()
 
-        # A thread of their own for every handler at every depth: a nested handler
-        # never waits for a thread an outer one holds (anyio's default pool has 40).
-        # Depth is bounded by beamr.MAX_NESTING.
-        return await anyio.to_thread.run_sync(in_thread, limiter=_handler_threads())
+        # A thread of its own at every depth: anyio's default pool has 40 threads,
+        # and nested handlers holding them all would deadlock.
+        return await anyio.to_thread.run_sync(in_thread, limiter=anyio.CapacityLimiter(math.inf))
 
     return run_in_thread
-
-
-def _handler_threads() -> anyio.CapacityLimiter:
-    global _handler_limiter
-    if _handler_limiter is None:
-        _handler_limiter = anyio.CapacityLimiter(math.inf)
-    return _handler_limiter
-
-
-_handler_limiter: anyio.CapacityLimiter | None = None
 
 
 def start(
     binary: bytes | bytearray | memoryview,
     *,
-    imports: Mapping[str, Mapping[str, Callable[..., Any]]] | None = None,
+    imports: Mapping[str, Mapping[str, Any]] | None = None,
     wasi: bool | WasiConfig | None = None,
     limits: Limits | None = None,
+    sandbox: bool = True,
 ) -> Instance:
     """Blocking :func:`beamr.start`. Handlers are plain functions ``(instance, *args)``."""
     holder: list[Instance] = []
     wrapped: dict[str, dict[str, Callable[..., Any]]] | None = None
     if imports is not None:
-        _instance._check_imports(imports)
+        _handlers.check_imports(imports)
         wrapped = {
             module: {name: _wrap_handler(h, holder) for name, h in funcs.items()}
             for module, funcs in imports.items()
         }
+    portals = _portals()
+    with portals as portal:  # held across the start: the instance then holds it
 
-    async def go() -> beamr.Instance:
-        return await beamr.start(binary, imports=wrapped, wasi=wasi, limits=limits)
+        async def go() -> beamr.Instance:
+            return await beamr.start(
+                binary, imports=wrapped, wasi=wasi, limits=limits, sandbox=sandbox
+            )
 
-    inner = _run(go)
-    holder.append(Instance(inner))
+        holder.append(Instance(portal.call(go), portals))
     return holder[0]
 
 
@@ -191,7 +204,9 @@ def call(wasm: Instance, name: str, args: Sequence[int | float] = ()) -> list[in
 
 def stop(wasm: Instance) -> None:
     """Blocking :func:`beamr.stop`; idempotent."""
-    _run(beamr.stop, _unwrap(wasm))
+    if not isinstance(wasm, Instance):
+        raise TypeError(f"expected a beamr.sync.Instance, got {type(wasm).__name__}")
+    wasm.close()
 
 
 def serialize(wasm: Instance) -> bytes:
@@ -205,7 +220,7 @@ def deserialize(wasm: Instance, snapshot: bytes | bytearray | memoryview) -> Non
 
 
 class _IO:
-    """``beamr.sync.io``: the blocking counterparts of :mod:`beamr.io`."""
+    """``beamr.sync.io``: the blocking counterparts of every name of :mod:`beamr.io`."""
 
     @staticmethod
     def size(wasm: Instance) -> int:
@@ -244,3 +259,8 @@ class _IO:
 
 
 io = _IO()
+
+
+def _shutdown() -> None:
+    """Close every open instance (tests that switch backends between runs)."""
+    _close_all()

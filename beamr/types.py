@@ -8,10 +8,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from beamr.protocol.constants import NUMBER_CHARS, SIGNATURE_CHARS
+
 __all__ = ["Export", "Import", "Limits", "Output", "WasiConfig", "check_signature_value"]
 
-#: Signature characters, as in HyperBEAM: i i32, I i64, f f32, F f64.
-TYPE_CHARS = {"i": "i32", "I": "i64", "f": "f32", "F": "f64"}
+#: the number types by their signature character (beamr.protocol's alphabet)
+TYPE_CHARS = {char: name for name, char in SIGNATURE_CHARS.items() if char in NUMBER_CHARS}
 INT_RANGES = {"i": (-(1 << 31), (1 << 32) - 1), "I": (-(1 << 63), (1 << 64) - 1)}
 
 
@@ -77,6 +79,35 @@ def check_signature_value(char: str, value: Any, what: str) -> int | float:
 MAX_BYTES = 1 << 48
 #: wasmtime's fuel is a signed 64-bit count
 MAX_FUEL = (1 << 63) - 1
+
+
+def check_call_arguments(name: Any, args: Any) -> None:
+    """The types of a call's name and arguments (before the export is looked up)."""
+    if not isinstance(name, str):
+        raise TypeError(f"the export name must be a str, got {type(name).__name__}")
+    if isinstance(args, str | bytes | bytearray) or not isinstance(args, Sequence):
+        raise TypeError(f"args must be a list of numbers, got {type(args).__name__}")
+    for i, value in enumerate(args):
+        if type(value) is bool or not isinstance(value, int | float):
+            raise TypeError(f"argument {i} of {name} must be a number, got {type(value).__name__}")
+
+
+def convert_call_arguments(name: str, signature: str, args: Sequence[Any]) -> list[int | float]:
+    """The arguments checked and converted by the export's signature; a function whose
+    params or results cannot cross to Python is refused here (TypeError)."""
+    params, results = split_signature(signature)
+    if len(args) != len(params):
+        raise TypeError(f"{name}{signature} takes {len(params)} arguments, got {len(args)}")
+    converted = [
+        check_signature_value(char, value, f"argument {i} of {name}")
+        for i, (char, value) in enumerate(zip(params, args, strict=True))
+    ]
+    if not set(results) <= set(TYPE_CHARS):
+        raise TypeError(
+            f"{name}{signature} returns values that cannot cross to Python "
+            "(only i32, i64, f32 and f64 can)"
+        )
+    return converted
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
-"""``python -m benchmarks`` (``make bench``): the harness lives in :mod:`beamr.bench`."""
+"""``python -m benchmarks`` (``make bench``): the harness is :mod:`benchmarks.bench`."""
 
 import sys
 from pathlib import Path
 
-from beamr.bench import main
+from benchmarks.bench import main
 
 results = Path(__file__).parent / "results" / "latest.json"
 sys.exit(main(["--scale", *sys.argv[1:], "--json", str(results)]))

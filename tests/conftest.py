@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from beamr import _process
+from beamr import _forkserver
 
 FIXTURES = Path(__file__).resolve().parent.parent / "wasm_fixtures"
 
@@ -35,7 +35,7 @@ def child_pids() -> set[int]:
     """Our workers, live or zombie: our children, whichever thread started them, and
     the fork-server's children (it is not counted itself: it is shared by the session)."""
     pids = _children(os.getpid())
-    server = _process.FORK_SERVER.pid
+    server = _forkserver.FORK_SERVER.pid
     if server is not None and server in pids:
         pids.discard(server)
         pids |= _children(server)
@@ -74,21 +74,20 @@ def no_leaked_workers() -> Iterator[None]:
 def fork_server_let_go() -> Iterator[None]:
     """Whoever holds the fork-server in a test lets it go (pools, fork_server())."""
     yield
-    assert not _process.FORK_SERVER.held, "the fork-server is still held"
+    assert not _forkserver.FORK_SERVER.held, "the fork-server is still held"
 
 
 @pytest.fixture(params=["inline", "bulk"])
 def io_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Force every read/write (and snapshot) through one path: frames or bulk copies."""
-    import beamr.instance
-    from beamr import _bulk
+    from beamr import _bulk, _memory
 
     if request.param == "bulk":
         if not _bulk.AVAILABLE:
             pytest.skip("no process_vm_readv on this platform")
-        monkeypatch.setattr(beamr.instance, "BULK_THRESHOLD", 0)
+        monkeypatch.setattr(_memory, "BULK_THRESHOLD", 0)
     else:
-        monkeypatch.setattr(beamr.instance, "BULK_THRESHOLD", 1 << 62)
+        monkeypatch.setattr(_memory, "BULK_THRESHOLD", 1 << 62)
         monkeypatch.setattr(_bulk, "AVAILABLE", False)  # snapshots too
     return str(request.param)
 

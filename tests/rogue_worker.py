@@ -71,6 +71,12 @@ def main() -> int:
             sock.sendall(struct.pack(">I", 64 << 20) + b"\x00" * 4096)
         elif mode == "unknown_reply":
             send([command[0], "bonjour"])
+        elif mode == "size_ok":  # the wrong kind of reply for size
+            send([command[0], "ok"])
+        elif mode == "size_empty":  # the right kind, the wrong shape
+            send([command[0], "execution_result"])
+        elif mode == "size_str":
+            send([command[0], "execution_result", "65536"])
         elif mode == "locate_unmapped":  # an address where nothing is mapped
             send([command[0], "execution_result", 16, 1 << 20])
         elif mode == "locate_huge":  # a memory no parent should try to copy at once

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 import beamr
-import beamr.instance
-from beamr import _bulk, _process, io, protocol
+import beamr._memory
+from beamr import _bulk, _spawn, io, protocol
 
 from .conftest import wasm
 
@@ -37,8 +37,17 @@ def pattern(size: int, seed: int = 0) -> bytes:
 async def test_large_io_takes_the_bulk_path_and_agrees_with_frames(monkeypatch: Any) -> None:
     copies: list[str] = []
     real_read, real_write = _bulk.read, _bulk.write
-    monkeypatch.setattr(_bulk, "read", lambda *a: copies.append("read") or real_read(*a))
-    monkeypatch.setattr(_bulk, "write", lambda *a: copies.append("write") or real_write(*a))
+
+    def read(*args: Any) -> bytes:
+        copies.append("read")
+        return real_read(*args)
+
+    def write(*args: Any) -> int:
+        copies.append("write")
+        return real_write(*args)
+
+    monkeypatch.setattr(_bulk, "read", read)
+    monkeypatch.setattr(_bulk, "write", write)
     async with await beamr.start(wasm("calling")) as instance:
         ptr = await io.malloc(instance, 4 * MiB)
         data = pattern(4 * MiB, seed=1)
@@ -55,7 +64,7 @@ async def test_large_io_takes_the_bulk_path_and_agrees_with_frames(monkeypatch: 
         assert total % (1 << 32) == sum(data[:100_000]) % (1 << 32)
 
 
-@pytest.mark.parametrize("size", [beamr.instance.BULK_THRESHOLD, 3 * MiB + 7])
+@pytest.mark.parametrize("size", [beamr._memory.BULK_THRESHOLD, 3 * MiB + 7])
 async def test_bounds_are_the_same_on_both_paths(io_path: str, size: int) -> None:
     async with await beamr.start(wasm("big_memory")) as instance:
         length = await io.size(instance)
@@ -126,7 +135,7 @@ async def test_a_refusing_system_falls_back_to_frames(monkeypatch: Any) -> None:
 
 @pytest.mark.parametrize("mode", ["locate_unmapped", "locate_malformed", "locate_huge"])
 async def test_a_worker_lying_about_its_memory_is_a_violation(monkeypatch: Any, mode: str) -> None:
-    monkeypatch.setattr(_process, "WORKER_COMMAND", (sys.executable, ROGUE, mode))
+    monkeypatch.setattr(_spawn, "WORKER_COMMAND", (sys.executable, ROGUE, mode))
     async with await beamr.start(wasm("fac")) as instance:
         # a snapshot's size comes from the worker: a huge one is refused, not allocated
         operation = (
@@ -182,7 +191,7 @@ async def test_snapshots_past_two_gib_travel_whole() -> None:
 async def test_inline_transfers_go_in_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without the bulk path, reads, writes, strings and snapshots larger than one
     frame travel in INLINE_CHUNK pieces, all or nothing."""
-    monkeypatch.setattr(beamr.instance, "BULK_THRESHOLD", 1 << 62)
+    monkeypatch.setattr(beamr._memory, "BULK_THRESHOLD", 1 << 62)
     monkeypatch.setattr(_bulk, "AVAILABLE", False)
     big = 2 * protocol.INLINE_CHUNK + 7
     async with await beamr.start(wasm("grow32")) as instance:

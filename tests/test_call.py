@@ -161,7 +161,7 @@ async def test_call_checks_arguments(name: str, args: list[Any], error: type[Exc
 async def test_call_validation_comes_before_lookup() -> None:
     async with await beamr.start(wasm("edge")) as instance:
         with pytest.raises(TypeError):
-            await beamr.call(instance, "no_such_export", ["x"])
+            await beamr.call(instance, "no_such_export", ["x"])  # type: ignore[list-item]
         with pytest.raises(TypeError):
             await beamr.call(instance, "no_such_export", [True])
         with pytest.raises(TypeError):
@@ -179,7 +179,7 @@ async def test_call_validation_comes_before_lookup() -> None:
     instance = await beamr.start(wasm("edge"))
     await beamr.stop(instance)
     with pytest.raises(TypeError):
-        await beamr.call(instance, "noop", ["x"])
+        await beamr.call(instance, "noop", ["x"])  # type: ignore[list-item]
     with pytest.raises(beamr.InstanceClosed):
         await beamr.call(instance, "noop", [])
 

@@ -212,6 +212,7 @@ async def test_instances_calling_each_other_through_handlers(from_child_task: bo
             async with anyio.create_task_group() as tg:
 
                 async def use_a() -> None:
+                    assert a is not None
                     out.append(int((await beamr.call(a, "add", [x, y]))[0]))
 
                 tg.start_soon(use_a)

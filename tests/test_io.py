@@ -28,7 +28,7 @@ async def test_size() -> None:
 
 async def test_write() -> None:
     async with await beamr.start(wasm("test_print")) as instance:
-        assert await io.write(instance, 0, b"Hello, World!") is None
+        await io.write(instance, 0, b"Hello, World!")
         assert await io.read(instance, 0, 13) == b"Hello, World!"
         with pytest.raises(beamr.OutOfBounds):
             await io.write(instance, 1000000, b"Bad hello world!")
@@ -123,13 +123,14 @@ async def test_write_accepts_bytes_like() -> None:
 
 async def test_write_string_str_and_bytes() -> None:
     async with await beamr.start(wasm("calling")) as instance:
-        for data, expected in [
+        cases: list[tuple[str | bytes | bytearray | memoryview, bytes]] = [
             ("héllo wörld", "héllo wörld".encode()),
             (b"bytes", b"bytes"),
             (bytearray(b"array"), b"array"),
             (memoryview(b"view"), b"view"),
             ("", b""),
-        ]:
+        ]
+        for data, expected in cases:
             ptr = await io.write_string(instance, data)
             assert await io.read_string(instance, ptr) == expected
             assert await io.read(instance, ptr + len(expected), 1) == b"\0"
@@ -142,7 +143,7 @@ async def test_write_string_then_c_code_reads_it() -> None:
         assert await beamr.call(instance, "str_len", [ptr]) == [5]
         assert await beamr.call(instance, "str_upper", [ptr]) == [ptr]
         assert await io.read_string(instance, ptr) == b"BEAMR"
-        greeting = (await beamr.call(instance, "greet", [ptr]))[0]
+        greeting = int((await beamr.call(instance, "greet", [ptr]))[0])
         assert await io.read_string(instance, greeting) == b"Hello, BEAMR!"
         await io.free(instance, greeting)
 
@@ -261,9 +262,9 @@ async def test_io_rejects_bad_data_and_instances() -> None:
         for data in (5, None, [1]):
             with pytest.raises(TypeError):
                 await io.write_string(instance, data)  # type: ignore[arg-type]
-        for data in ("a\0b", b"\0", bytearray(b"x\0")):
+        for with_nul in ("a\0b", b"\0", bytearray(b"x\0")):
             with pytest.raises(ValueError, match="NUL"):
-                await io.write_string(instance, data)
+                await io.write_string(instance, with_nul)
         with pytest.raises(ValueError):
             await io.read_string(instance, 0, chunk_size=0)
         with pytest.raises(TypeError):

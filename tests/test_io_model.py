@@ -85,7 +85,8 @@ async def attempt(instance: beamr.Instance, op: tuple[Any, ...]) -> object:
     if op[0] == "read":
         return await io.read(instance, op[1], op[2])
     if op[0] == "write":
-        return await io.write(instance, op[1], op[2])
+        await io.write(instance, op[1], op[2])
+        return None
     return await io.read_string(instance, op[1])
 
 

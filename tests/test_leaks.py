@@ -17,7 +17,7 @@ import anyio
 import pytest
 
 import beamr
-from beamr import _process, io
+from beamr import _spawn, io
 
 from .conftest import FIXTURES, child_pids, gone, wasm
 
@@ -31,7 +31,7 @@ def fd_count() -> int:
 
 
 async def test_stop_escalates_to_sigkill(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_process, "WORKER_COMMAND", (sys.executable, ROGUE, "stubborn"))
+    monkeypatch.setattr(_spawn, "WORKER_COMMAND", (sys.executable, ROGUE, "stubborn"))
     monkeypatch.setattr("beamr.instance.STOP_GRACE", 0.2)
     instance = await beamr.start(wasm("fac"))
     pid = instance.pid
@@ -186,7 +186,7 @@ def test_workers_exit_with_their_killed_parent_even_if_a_forked_child_lives_on()
     script = textwrap.dedent(
         f"""
         import os, signal, time, anyio, beamr
-        from beamr import _process
+        from beamr import _forkserver, _workers
 
         async def main():
             binary = open({str(FIXTURES / "edge.wasm")!r}, "rb").read()
@@ -200,7 +200,7 @@ def test_workers_exit_with_their_killed_parent_even_if_a_forked_child_lives_on()
                     os.dup2(devnull, 2)
                     time.sleep(600)
                     os._exit(0)
-                print(spawned.pid, forked.pid, _process.FORK_SERVER.pid, child, flush=True)
+                print(spawned.pid, forked.pid, _forkserver.FORK_SERVER.pid, child, flush=True)
                 os.kill(os.getpid(), signal.SIGKILL)
 
         anyio.run(main)
@@ -254,7 +254,7 @@ def test_running_out_of_descriptors_is_a_clear_error() -> None:
     assert "too many open files" in message
     assert "ulimit -n" in message
     raised = subprocess.run(
-        [sys.executable, "-c", "import resource, beamr._process; "
+        [sys.executable, "-c", "import resource, beamr._workers; "
          "print(*resource.getrlimit(resource.RLIMIT_NOFILE))"],
         capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip

@@ -160,10 +160,10 @@ async def test_call_timeout_interrupts_and_keeps_the_instance() -> None:
 async def test_limits_are_checked() -> None:
     for bad in ({"fuel": -1}, {"memory_bytes": -1}, {"call_timeout": 0}, {"call_timeout": -1.0}):
         with pytest.raises(ValueError):
-            beamr.Limits(**bad)  # type: ignore[arg-type]
+            beamr.Limits(**bad)
     for bad_type in ({"fuel": 1.5}, {"memory_bytes": "1"}, {"call_timeout": "1"}, {"fuel": True}):
         with pytest.raises(TypeError):
-            beamr.Limits(**bad_type)  # type: ignore[arg-type]
+            beamr.Limits(**bad_type)
 
 
 async def test_logging_is_silent_by_default_and_informative_when_enabled(
@@ -221,7 +221,7 @@ def test_limits_beyond_what_a_worker_can_use_are_refused_when_made() -> None:
     for name in ("memory_bytes", "process_bytes", "fuel"):
         for value in (2**63, 2**70):
             with pytest.raises(ValueError, match=name):
-                beamr.Limits(**{name: value})  # type: ignore[arg-type]
+                beamr.Limits(**{name: value})
     with pytest.raises(ValueError, match="finite"):
         beamr.Limits(call_timeout=float("inf"))
     assert beamr.Limits(memory_bytes=1 << 48, fuel=(1 << 63) - 1).memory_bytes == 1 << 48

@@ -6,13 +6,13 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from beamr.instance import _Mailbox
+from beamr._lock import FairLock
 
 pytestmark = pytest.mark.anyio
 
 
 async def test_waiters_are_served_in_order_one_at_a_time() -> None:
-    box = _Mailbox()
+    box = FairLock()
     order: list[int] = []
     inside = 0
 
@@ -35,7 +35,7 @@ async def test_waiters_are_served_in_order_one_at_a_time() -> None:
     assert not box.locked()
 
 
-async def run_waiters(box: _Mailbox, cancel_before_release: bool) -> list[str]:
+async def run_waiters(box: FairLock, cancel_before_release: bool) -> list[str]:
     got: list[str] = []
     scopes: dict[str, anyio.CancelScope] = {}
     with anyio.fail_after(5):  # a lost handover would hang the group: fail instead
@@ -44,7 +44,7 @@ async def run_waiters(box: _Mailbox, cancel_before_release: bool) -> list[str]:
 
 
 async def _run(
-    box: _Mailbox,
+    box: FairLock,
     cancel_before_release: bool,
     got: list[str],
     scopes: dict[str, anyio.CancelScope],
@@ -69,13 +69,13 @@ async def _run(
 
 
 async def test_a_cancelled_waiter_leaves_the_queue() -> None:
-    box = _Mailbox()
+    box = FairLock()
     assert await run_waiters(box, cancel_before_release=True) == ["b"]
     assert not box.locked()
 
 
 async def test_a_waiter_cancelled_as_it_is_handed_the_box_passes_it_on() -> None:
-    box = _Mailbox()
+    box = FairLock()
     got = await run_waiters(box, cancel_before_release=False)
     assert got[-1] == "b"  # never lost: the next in line gets it
     assert not box.locked()

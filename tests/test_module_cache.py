@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import beamr
-from beamr import _process, protocol
-from beamr.instance import module_cache_dir
+from beamr import _forkserver, protocol
+from beamr.api import module_cache_dir
 
 from .conftest import wasm
 
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.anyio
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh cache directory. Workers are spawned here: a fork-server may hold the
     module compiled already (tests/test_fork_server.py covers that path)."""
-    monkeypatch.setattr(_process, "METHOD", "process")
+    monkeypatch.setattr(_forkserver, "METHOD", "process")
     directory = tmp_path / "cache"
     monkeypatch.setenv("BEAMR_CACHE_DIR", str(directory))
     return directory
@@ -129,9 +129,9 @@ async def test_an_entry_runs_only_for_its_own_key(
     cache: Path, method: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Module B's entry copied under A's file name must not make A run B's code."""
-    if method == "fork" and not _process.FORK_SUPPORTED:
+    if method == "fork" and not _forkserver.FORK_SUPPORTED:
         pytest.skip("no fork-server here")
-    monkeypatch.setattr(_process, "METHOD", method)
+    monkeypatch.setattr(_forkserver, "METHOD", method)
     async with await beamr.start(
         wasm("pow"), imports={"my_lib": {"mul": lambda w, a, b: a * b}}
     ) as a:
@@ -147,11 +147,9 @@ async def test_an_entry_runs_only_for_its_own_key(
         ) as a:
             assert [e.name for e in a.exports if e.kind == "func"] == ["pow"]
             assert await beamr.call(a, "pow", [2, 5]) == [32]
-            assert await a.request(protocol.Probe("module_source")) == protocol.Result(
-                ("compiled",)
-            )
+            assert await a.request(protocol.Probe("module_source")) == "compiled"
     finally:
-        _process.FORK_SERVER.shutdown()
+        _forkserver.FORK_SERVER.shutdown()
     assert (cache / entry_a).read_bytes() != (cache / entry_b).read_bytes()  # rewritten
 
 
@@ -178,7 +176,7 @@ async def test_the_cache_keeps_to_its_size_bound(
 
 
 def test_a_bad_cache_bound_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    from beamr.instance import module_cache_max_bytes
+    from beamr.api import module_cache_max_bytes
 
     monkeypatch.setenv("BEAMR_CACHE_MAX_BYTES", "lots")
     with pytest.raises(ValueError, match="BEAMR_CACHE_MAX_BYTES"):

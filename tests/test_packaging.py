@@ -4,6 +4,7 @@ installed package, not the repo layout)."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -16,9 +17,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Built from a copy of the working tree: no build/ directory of an earlier build
+    (setuptools reuses it) can slip stale files in."""
     out = tmp_path_factory.mktemp("dist")
+    source = tmp_path_factory.mktemp("source") / "beamr"
+    ignored = shutil.ignore_patterns(
+        ".venv", ".git", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", ".hypothesis"
+    )
+    shutil.copytree(ROOT, source, ignore=ignored, symlinks=True)
     subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(ROOT)],
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(source)],
         check=True, capture_output=True, timeout=600,
     )  # fmt: skip
     (built,) = out.glob("beamr-*.whl")
@@ -28,14 +36,19 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_wheel_contents(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for required in (
-        "beamr/__init__.py", "beamr/py.typed", "beamr/protocol.py", "beamr/sync.py",
+        "beamr/__init__.py", "beamr/py.typed", "beamr/protocol/__init__.py",
+        "beamr/protocol/messages.py", "beamr/sync.py",
         "beamr/demo_modules/calling.wasm", "workers/__main__.py", "workers/py.typed",
         "workers/wasmtime_worker.py",
     ):  # fmt: skip
         assert required in names, required
-    entry_points = zipfile.ZipFile(wheel).read("beamr-0.1.0.dist-info/entry_points.txt")
+    import beamr
+
+    info = f"beamr-{beamr.__version__}.dist-info"  # the version is defined once
+    entry_points = zipfile.ZipFile(wheel).read(f"{info}/entry_points.txt")
     assert b"beamr = beamr.cli:main_exit" in entry_points
-    assert not any(name.startswith(("tests/", "wasm_fixtures/")) for name in names)
+    assert not any(name.startswith(("tests/", "wasm_fixtures/", "benchmarks/")) for name in names)
+    assert not any("bench" in name or "baselines" in name for name in names)  # not shipped
 
 
 def test_wheel_in_a_fresh_venv(wheel: Path, tmp_path: Path) -> None:

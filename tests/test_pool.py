@@ -201,3 +201,20 @@ async def test_a_worker_killed_while_idle_is_never_handed_out() -> None:
         async with pool.instance() as instance:
             assert instance is not first
             assert await io.size(instance) == 65536  # its first call works
+
+
+async def test_cancelled_checkouts_leave_no_traceback_on_stderr(
+    capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before, a worker whose parent reset the connection printed a
+    ConnectionResetError traceback on the parent's stderr."""
+    from beamr import _forkserver
+
+    _forkserver.FORK_SERVER.shutdown()  # a fork-server of this test's: its stderr is captured
+    async with beamr.Pool(wasm("edge"), size=4) as pool:
+        for round_ in range(20):
+            with anyio.move_on_after(0.001 * (round_ % 5)):
+                async with pool.instance() as instance:
+                    await beamr.call(instance, "spin", [])
+    captured = capfd.readouterr()
+    assert "Traceback" not in captured.err, captured.err

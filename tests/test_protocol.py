@@ -24,7 +24,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from beamr.connection import Done, ParentConnection
 from beamr.protocol import (
+    COMMANDS,
     DEFAULT_MAX_FRAME_SIZE,
     MAX_ID,
     Call,
@@ -32,23 +34,24 @@ from beamr.protocol import (
     Deserialize,
     Error,
     FrameDecoder,
-    ImportError_,
+    ImportFailed,
     ImportRequest,
     ImportResponse,
     Init,
+    LocalProtocolError,
     Locate,
     Ok,
-    Output,
-    ParentConnection,
     Probe,
     ProtocolError,
     Read,
     ReadString,
+    RemoteProtocolError,
     Reply,
     Result,
     Serialize,
     Size,
     Stop,
+    TakeOutput,
     Write,
     encode_command,
     encode_reply,
@@ -75,7 +78,8 @@ def frame(value: Any) -> bytes:
 
 
 def mp(value: Any) -> bytes:
-    return msgpack.packb(value, use_bin_type=True)
+    packed: bytes = msgpack.packb(value, use_bin_type=True)
+    return packed
 
 
 def mp_array(*items: bytes) -> bytes:
@@ -149,10 +153,10 @@ values = st.recursive(
 )
 
 import_answers = st.one_of(
-    st.builds(ImportResponse, number_lists), st.builds(ImportError_, texts, texts)
+    st.builds(ImportResponse, number_lists), st.builds(ImportFailed, texts, texts)
 )
 #: what a parent may send through ParentConnection.send (import answers go elsewhere)
-sendable: st.SearchStrategy[Command] = st.one_of(
+sendable: st.SearchStrategy[Command[Any]] = st.one_of(
     st.builds(Init, blobs, st.dictionaries(texts, values, max_size=3)),
     st.just(Size()),
     st.builds(Read, wire_ints, wire_ints),
@@ -161,7 +165,7 @@ sendable: st.SearchStrategy[Command] = st.one_of(
     st.builds(Call, texts, number_lists),
     st.just(Serialize()),
     st.builds(Deserialize, blobs),
-    st.builds(Output, wire_ints),
+    st.builds(TakeOutput, wire_ints),
     st.builds(Probe, texts),
     st.just(Stop()),
 )
@@ -180,7 +184,7 @@ replies = st.one_of(final_replies, import_requests)
 
 #: one or more examples of every command, with the fields the documentation puts on the
 #: wire after ``[id, kind]``
-COMMAND_EXAMPLES: list[tuple[Command, list[Any]]] = [
+COMMAND_EXAMPLES: list[tuple[Command[Any], list[Any]]] = [
     (
         Init(b"\x00asm\x01\x00\x00\x00", {"fuel": 10**6, "env": {"A": "b"}, "dirs": []}),
         ["init", b"\x00asm\x01\x00\x00\x00", {"fuel": 10**6, "env": {"A": "b"}, "dirs": []}],
@@ -202,11 +206,11 @@ COMMAND_EXAMPLES: list[tuple[Command, list[Any]]] = [
     (Call("", []), ["call", "", []]),
     (ImportResponse([]), ["import_response", []]),
     (ImportResponse([F32_TENTH, 1 << 63, -7]), ["import_response", [F32_TENTH, 1 << 63, -7]]),
-    (ImportError_("trap", "unreachable"), ["import_error", "trap", "unreachable"]),
+    (ImportFailed("trap", "unreachable"), ["import_error", "trap", "unreachable"]),
     (Serialize(), ["serialize"]),
     (Deserialize(b"snap\x00shot"), ["deserialize", b"snap\x00shot"]),
     (Deserialize(b""), ["deserialize", b""]),
-    (Output(4096), ["output", 4096]),
+    (TakeOutput(4096), ["output", 4096]),
     (Probe("open:/etc/hostname"), ["probe", "open:/etc/hostname"]),
     (Stop(), ["stop"]),
 ]
@@ -251,11 +255,11 @@ def _name(example: Any) -> str:
 
 class TestRoundTrip:
     def test_every_command_and_reply_type_has_an_example(self) -> None:
-        assert {type(c) for c, _ in COMMAND_EXAMPLES} == set(typing.get_args(Command))
+        assert {type(c) for c, _ in COMMAND_EXAMPLES} == set(COMMANDS.values())
         assert {type(r) for r, _ in REPLY_EXAMPLES} == set(typing.get_args(Reply))
 
     @pytest.mark.parametrize(("command", "wire"), COMMAND_EXAMPLES, ids=_name)
-    def test_command(self, command: Command, wire: list[Any]) -> None:
+    def test_command(self, command: Command[Any], wire: list[Any]) -> None:
         data = encode_command(42, command)
         value = decode_one(data)
         assert_identical(value, [42, *wire])  # the documented wire form
@@ -314,7 +318,7 @@ class TestRoundTrip:
 
     @settings(max_examples=100)
     @given(command_id=ids, command=commands)
-    def test_any_command(self, command_id: int, command: Command) -> None:
+    def test_any_command(self, command_id: int, command: Command[Any]) -> None:
         parsed = parse_command(decode_one(encode_command(command_id, command)))
         assert_identical(parsed, (command_id, command))
 
@@ -415,7 +419,7 @@ class TestIncrementalDecoding:
         )
         cuts = data.draw(st.lists(st.integers(0, len(stream)), max_size=12), label="cuts")
         decoder = FrameDecoder()
-        got = []
+        got: list[Any] = []
         for chunk in split(stream, cuts):
             decoder.feed(chunk)
             while (value := decoder.next_frame()) is not None:
@@ -822,7 +826,7 @@ class TestDeeplyNestedFrames:
 # ===================================================================== parent connection
 
 
-def sent(data: bytes) -> tuple[int, Command]:
+def sent(data: bytes) -> tuple[int, Command[Any]]:
     """What the worker reads from one frame the parent sent."""
     return parse_command(decode_one(data))
 
@@ -848,7 +852,8 @@ def call_awaiting_import(conn: ParentConnection) -> int:
     owner, request = worker_says(conn, pending.command_id, ImportRequest("env", "f", [2], "s"))
     assert owner is pending
     assert isinstance(request, ImportRequest)
-    return pending.command_id
+    command_id: int = pending.command_id
+    return command_id
 
 
 class TestParentConnection:
@@ -860,7 +865,7 @@ class TestParentConnection:
         assert conn.stack == [pending]
         assert conn.next_event() is None  # nothing received yet
         reply = Result((b"\x01\x02\x03\x04",))
-        assert worker_says(conn, pending.command_id, reply) == (pending, reply)
+        assert worker_says(conn, pending.command_id, reply) == (pending, Done(b"\x01\x02\x03\x04"))
         assert conn.stack == []
         assert conn.broken is None
 
@@ -872,16 +877,21 @@ class TestParentConnection:
             conn.receive_data(data[i : i + 1])
             assert conn.next_event() is None
         conn.receive_data(data[-1:])
-        assert conn.next_event() == (pending, Result((65536,)))
+        assert conn.next_event() == (pending, Done(65536))
 
     def test_ids_increase(self) -> None:
         conn = ParentConnection()
         seen = []
-        for command in (Size(), Read(0, 1), Call("f", []), Stop()):
+        for command, reply in (
+            (Size(), Result((0,))),
+            (Read(0, 1), Result((b"x",))),
+            (Call("f", []), Result(([],))),
+            (Stop(), Ok()),
+        ):
             pending, data = conn.send(command)
             assert sent(data)[0] == pending.command_id
             seen.append(pending.command_id)
-            worker_says(conn, pending.command_id, Ok())
+            worker_says(conn, pending.command_id, reply)
         outer = call_awaiting_import(conn)
         nested, _ = conn.send(Size())
         seen += [outer, nested.command_id]
@@ -897,10 +907,10 @@ class TestParentConnection:
     def test_late_reply_for_an_answered_command(self) -> None:
         conn = ParentConnection()
         first, _ = conn.send(Size())
-        worker_says(conn, first.command_id, Ok())
+        worker_says(conn, first.command_id, Result((1,)))
         conn.send(Size())
         with pytest.raises(ProtocolError):
-            worker_says(conn, first.command_id, Ok())
+            worker_says(conn, first.command_id, Result((1,)))
         assert_broken(conn)
 
     def test_unsolicited_reply(self) -> None:
@@ -945,11 +955,11 @@ class TestParentConnection:
         assert not pending.awaiting_import
         # the call may import again, then finish
         worker_says(conn, pending.command_id, request)
-        assert sent(conn.answer_import(ImportError_("trap", "no"))) == (
+        assert sent(conn.answer_import(ImportFailed("trap", "no"))) == (
             pending.command_id,
-            ImportError_("trap", "no"),
+            ImportFailed("trap", "no"),
         )
-        assert worker_says(conn, pending.command_id, Result((3,))) == (pending, Result((3,)))
+        assert worker_says(conn, pending.command_id, Result(([3],))) == (pending, Done([3]))
         assert conn.stack == []
 
     def test_answer_import_without_an_outstanding_import(self) -> None:
@@ -962,25 +972,25 @@ class TestParentConnection:
         worker_says(conn, pending.command_id, ImportRequest("env", "g", [], "s"))
         conn.answer_import(ImportResponse([]))
         with pytest.raises(ProtocolError):  # already answered
-            conn.answer_import(ImportError_("k", "t"))
+            conn.answer_import(ImportFailed("k", "t"))
         assert conn.broken is None  # a local mistake, not a corrupt stream
 
     def test_import_answers_are_not_sent_as_commands(self) -> None:
         conn = ParentConnection()
         call_awaiting_import(conn)
-        for answer in (ImportResponse([]), ImportError_("k", "t")):
-            with pytest.raises(TypeError):
+        for answer in (ImportResponse([]), ImportFailed("k", "t")):
+            with pytest.raises(LocalProtocolError):
                 conn.send(answer)
         assert conn.depth == 1
 
     def test_second_command_while_one_is_in_flight(self) -> None:
         conn = ParentConnection()
         pending, _ = conn.send(Call("f", []))
-        with pytest.raises(ProtocolError, match="in flight"):
+        with pytest.raises(LocalProtocolError, match="in flight"):
             conn.send(Size())
         assert conn.stack == [pending]
-        assert conn.broken is None
-        assert worker_says(conn, pending.command_id, Ok()) == (pending, Ok())
+        assert conn.broken is None  # our mistake: the worker is fine
+        assert worker_says(conn, pending.command_id, Result(([],))) == (pending, Done([]))
 
     def test_nested_command_while_awaiting_an_import(self) -> None:
         conn = ParentConnection()
@@ -991,14 +1001,11 @@ class TestParentConnection:
         assert conn.stack[0].awaiting_import
         assert not nested.awaiting_import
         # the nested command's reply comes first; then the outer call still waits
-        assert worker_says(conn, nested.command_id, Result((b"ab",))) == (
-            nested,
-            Result((b"ab",)),
-        )
+        assert worker_says(conn, nested.command_id, Result((b"ab",))) == (nested, Done(b"ab"))
         assert [p.command_id for p in conn.stack] == [outer]
         assert conn.stack[0].awaiting_import
         assert sent(conn.answer_import(ImportResponse([1])))[0] == outer
-        assert worker_says(conn, outer, Result((0,)))[0].command_id == outer
+        assert worker_says(conn, outer, Result(([0],)))[0].command_id == outer
         assert conn.stack == []
 
     def test_nested_call_may_import_in_turn(self) -> None:
@@ -1008,7 +1015,7 @@ class TestParentConnection:
         assert [p.command_id for p in conn.stack] == [outer, inner]
         # the answer goes to the innermost call
         assert sent(conn.answer_import(ImportResponse([5])))[0] == inner
-        worker_says(conn, inner, Ok())
+        worker_says(conn, inner, Result(([],)))
         assert sent(conn.answer_import(ImportResponse([6])))[0] == outer
 
     def test_reply_for_the_outer_command_while_the_nested_one_is_pending(self) -> None:
@@ -1029,7 +1036,7 @@ class TestParentConnection:
     def test_import_request_for_a_command_that_is_not_a_call(self) -> None:
         conn = ParentConnection()
         pending, _ = conn.send(Read(0, 1))
-        with pytest.raises(ProtocolError, match="outside a call"):
+        with pytest.raises(RemoteProtocolError, match="import request during read"):
             worker_says(conn, pending.command_id, ImportRequest("env", "f", [], "s"))
         assert_broken(conn)
 
@@ -1040,6 +1047,70 @@ class TestParentConnection:
         with pytest.raises(ProtocolError):
             worker_says(conn, outer, ImportRequest("env", "f", [], "s"))
         assert_broken(conn)
+
+
+class TestRepliesCheckedAgainstTheirCommand:
+    """Each command declares the reply it expects; any other breaks the connection
+    (the worker's fault: RemoteProtocolError), never a later AssertionError."""
+
+    @pytest.mark.parametrize(
+        ("command", "reply"),
+        [
+            (Size(), Ok()),
+            (Size(), Result(())),
+            (Size(), Result(("65536",))),
+            (Size(), Result((-1,))),
+            (Size(), Result((1, 2))),
+            (Read(0, 1), Result((1,))),
+            (Write(0, b"x"), Result((None,))),
+            (Locate(0, 1, "read"), Result((1,))),
+            (Locate(0, 1, "read"), Result((1, -2))),
+            (Call("f", []), Result((1,))),
+            (Call("f", []), Result(([True],))),
+            (Call("f", []), Ok()),
+            (TakeOutput(), Result((b"o",))),
+            (Probe("pid"), Result((1,))),
+            (Init(b"\0asm", {}), Result(([], [["func", "f"]]))),
+            (Stop(), Result(())),
+        ],
+        ids=repr,
+    )
+    def test_a_reply_of_the_wrong_shape_breaks_the_connection(
+        self, command: Command[Any], reply: Reply
+    ) -> None:
+        conn = ParentConnection()
+        pending, _ = conn.send(command)
+        with pytest.raises(RemoteProtocolError):
+            worker_says(conn, pending.command_id, reply)
+        assert isinstance(conn.broken, RemoteProtocolError)
+        with pytest.raises(LocalProtocolError, match="broken"):
+            conn.send(Size())
+
+    @pytest.mark.parametrize(
+        ("command", "reply", "value"),
+        [
+            (Size(), Result((65536,)), 65536),
+            (Write(0, b"x"), Ok(), None),
+            (Locate(4, 1, "write"), Result((1 << 40, 65536)), (1 << 40, 65536)),
+            (Call("f", [1]), Result(([1, 2.5],)), [1, 2.5]),
+            (TakeOutput(), Result((b"o", b"e")), (b"o", b"e")),
+            (Init(b"\0asm", {}), Result(([["m", "n", "()"]], [])), ((("m", "n", "()"),), ())),
+        ],
+        ids=repr,
+    )
+    def test_a_reply_of_the_right_shape_gives_a_typed_value(
+        self, command: Command[Any], reply: Reply, value: Any
+    ) -> None:
+        conn = ParentConnection()
+        pending, _ = conn.send(command)
+        assert worker_says(conn, pending.command_id, reply) == (pending, Done(value))
+
+    def test_an_error_reply_fits_every_command(self) -> None:
+        for command in (Size(), Write(0, b""), Call("f", [])):
+            conn = ParentConnection()
+            pending, _ = conn.send(command)
+            error = Error("trap", "t", "unreachable", None)
+            assert worker_says(conn, pending.command_id, error) == (pending, error)
 
 
 class TestCancellation:
@@ -1054,7 +1125,7 @@ class TestCancellation:
         assert data is not None
         command_id, answer = sent(data)
         assert command_id == call
-        assert isinstance(answer, ImportError_)
+        assert isinstance(answer, ImportFailed)
         assert answer.kind == "cancelled"
         assert not conn.stack[0].awaiting_import
         assert conn.recovery_step(0) is None  # nothing to send: wait for the reply
@@ -1091,7 +1162,7 @@ class TestCancellation:
             if data is not None:
                 command_id, answer = sent(data)
                 assert command_id == conn.stack[-1].command_id
-                assert isinstance(answer, ImportError_)
+                assert isinstance(answer, ImportFailed)
                 assert answer.kind == "cancelled"
             else:
                 top = conn.stack[-1].command_id
@@ -1113,7 +1184,7 @@ class TestCancellation:
         assert data is not None
         assert sent(data) == (
             pending.command_id,
-            ImportError_("cancelled", "the caller was cancelled"),
+            ImportFailed("cancelled", "the caller was cancelled"),
         )
 
     def test_nothing_to_recover(self) -> None:
@@ -1134,7 +1205,7 @@ class TestCancellation:
 @dataclasses.dataclass
 class WorkerFrame:
     command_id: int
-    command: Command
+    command: Command[Any]
     #: inside an import, waiting for the parent's answer
     suspended: bool = False
 
@@ -1145,7 +1216,7 @@ class SimulatedWorker:
     def __init__(self) -> None:
         self.decoder = FrameDecoder()
         self.stack: list[WorkerFrame] = []
-        self.received: list[tuple[int, Command]] = []
+        self.received: list[tuple[int, Command[Any]]] = []
         self.last_id = -1
 
     def receive(self, data: bytes) -> None:
@@ -1153,7 +1224,7 @@ class SimulatedWorker:
         while (value := self.decoder.next_frame()) is not None:
             command_id, command = parse_command(value)
             self.received.append((command_id, command))
-            if isinstance(command, ImportResponse | ImportError_):
+            if isinstance(command, ImportResponse | ImportFailed):
                 assert self.stack, "import answer while no call runs"
                 assert self.stack[-1].command_id == command_id
                 assert self.stack[-1].suspended
@@ -1178,6 +1249,34 @@ class SimulatedWorker:
 #: cheap to draw, so that runs are long and stacks deep
 small_calls = st.builds(Call, st.sampled_from(["f", "g"]), st.lists(wire_ints, max_size=2))
 
+_entry = st.lists(texts, min_size=3, max_size=3)
+#: a final reply of the shape each command expects
+_RIGHT_SHAPE: dict[type[Command[Any]], st.SearchStrategy[Reply]] = {
+    Init: st.builds(
+        lambda i, e: Result((i, e)), st.lists(_entry, max_size=2), st.lists(_entry, max_size=2)
+    ),
+    Size: st.integers(0, MAX_ID).map(lambda n: Result((n,))),
+    Read: blobs.map(lambda b: Result((b,))),
+    ReadString: blobs.map(lambda b: Result((b,))),
+    Serialize: blobs.map(lambda b: Result((b,))),
+    Locate: st.tuples(st.integers(0, MAX_ID), st.integers(0, MAX_ID)).map(Result),
+    Call: number_lists.map(lambda n: Result((n,))),
+    TakeOutput: st.tuples(blobs, blobs).map(Result),
+    Probe: texts.map(lambda t: Result((t,))),
+    Write: st.just(Ok()),
+    Deserialize: st.just(Ok()),
+    Stop: st.just(Ok()),
+}
+
+
+def final_reply_for(command: Command[Any]) -> st.SearchStrategy[Reply]:
+    errors = st.builds(Error, texts, texts, st.none() | texts, st.none())
+    return st.one_of(_RIGHT_SHAPE[type(command)], errors)
+
+
+def expected_event(command: Command[Any], reply: Reply) -> Any:
+    return reply if isinstance(reply, Error | ImportRequest) else Done(command.accept(reply))
+
 
 class ParentAndWorker(RuleBasedStateMachine):
     """A ParentConnection driven against a simulated worker: their stacks must agree."""
@@ -1190,7 +1289,7 @@ class ParentAndWorker(RuleBasedStateMachine):
 
     # ------------------------------------------------------------------ delivery
 
-    def to_worker(self, data: bytes, draw: st.DataObject) -> tuple[int, Command]:
+    def to_worker(self, data: bytes, draw: st.DataObject) -> tuple[int, Command[Any]]:
         cuts = draw.draw(st.lists(st.integers(0, len(data)), max_size=3), label="cuts")
         count = len(self.worker.received)
         for chunk in split(data, cuts):
@@ -1198,7 +1297,7 @@ class ParentAndWorker(RuleBasedStateMachine):
         assert len(self.worker.received) == count + 1
         return self.worker.received[-1]
 
-    def to_parent(self, data: bytes, draw: st.DataObject) -> tuple[Any, Reply]:
+    def to_parent(self, data: bytes, draw: st.DataObject) -> tuple[Any, Any]:
         cuts = draw.draw(st.lists(st.integers(0, len(data) - 1), max_size=3), label="cuts")
         *head, last = split(data, cuts)
         for chunk in head:
@@ -1234,16 +1333,17 @@ class ParentAndWorker(RuleBasedStateMachine):
         top = self.worker.stack[-1]
         # a call imports more often than not, so that nesting gets deep
         imports = isinstance(top.command, Call) and data.draw(st.integers(0, 3), label="i") < 3
-        reply = data.draw(import_requests if imports else final_replies, label="reply")
+        replies = import_requests if imports else final_reply_for(top.command)
+        reply = data.draw(replies, label="reply")
         parent_top = self.conn.stack[-1]
         pending, got = self.to_parent(self.worker.reply(reply), data)
         assert pending is parent_top
         assert pending.command_id == top.command_id
-        assert_identical(got, reply)
+        assert_identical(got, expected_event(top.command, reply))
 
     @rule(answer=import_answers, data=st.data())
     def parent_answers_import(
-        self, answer: ImportResponse | ImportError_, data: st.DataObject
+        self, answer: ImportResponse | ImportFailed, data: st.DataObject
     ) -> None:
         if not (self.worker.stack and self.worker.stack[-1].suspended):
             with pytest.raises(ProtocolError):
@@ -1274,7 +1374,7 @@ class ParentAndWorker(RuleBasedStateMachine):
                 assert top.suspended
                 command_id, answer = self.to_worker(frame_, data)
                 assert command_id == top.command_id
-                assert isinstance(answer, ImportError_)
+                assert isinstance(answer, ImportFailed)
                 assert answer.kind == "cancelled"
                 continue
             assert not top.suspended

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 import beamr
-from beamr import _process, io
+from beamr import _forkserver, _spawn, io
 from beamr import protocol as p
 from workers import landlock, sandbox, seccomp
 
@@ -28,20 +28,18 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture(params=["spawned", "forked"])
 def start_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     if request.param == "forked":
-        if not _process.FORK_SUPPORTED:
+        if not _forkserver.FORK_SUPPORTED:
             pytest.skip("no fork-server on this platform")
-        monkeypatch.setattr(_process, "METHOD", "fork")
+        monkeypatch.setattr(_forkserver, "METHOD", "fork")
         yield "forked"
-        _process.FORK_SERVER.shutdown()
+        _forkserver.FORK_SERVER.shutdown()
     else:
-        monkeypatch.setattr(_process, "METHOD", "process")
+        monkeypatch.setattr(_forkserver, "METHOD", "process")
         yield "spawned"
 
 
 async def probe(instance: beamr.Instance, what: str) -> str:
-    reply = await instance.request(p.Probe(what))
-    assert isinstance(reply, p.Result)
-    return str(reply.values[0])
+    return await instance.request(p.Probe(what))
 
 
 def status(pid: int, task: str | None = None) -> dict[str, str]:
@@ -186,7 +184,7 @@ def test_the_cli_does_not_import_the_working_directory_either(hostile_cwd: Path)
 
 
 def test_workers_are_found_through_beamrs_own_location() -> None:
-    root = Path(_process.worker_root())
+    root = Path(_spawn.worker_root())
     assert (root / "beamr" / "__init__.py").samefile(Path(beamr.__file__))
     assert (root / "workers" / "__init__.py").is_file()
 
@@ -275,7 +273,7 @@ def test_the_filter_program_denies_what_it_lists() -> None:
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
-        cwd=_process.worker_root(),
+        cwd=_spawn.worker_root(),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     results = eval(done.stdout)

@@ -114,3 +114,31 @@ def test_nesting_past_the_limit_is_a_clear_error_in_sync_too() -> None:
             cause = cause.__cause__
         assert isinstance(cause, beamr.NestingTooDeep)
         assert bs.io.size(instance) == 65536
+
+
+def test_the_sync_facade_offers_every_name_of_the_async_one() -> None:
+    import inspect
+
+    import beamr.io
+
+    for name in beamr.io.__all__:
+        sync_fn = getattr(bs.io, name)
+        async_params = list(inspect.signature(getattr(beamr.io, name)).parameters)
+        assert list(inspect.signature(sync_fn).parameters) == async_params, name
+    for name in ("call", "start", "stop", "serialize", "deserialize"):
+        assert callable(getattr(bs, name))
+    with bs.start(wasm("calling")) as instance:
+        assert instance.signature("fac") == "(F)F"
+        assert instance.usable
+    assert not instance.usable
+
+
+def test_the_background_loop_runs_while_an_instance_is_open() -> None:
+    import threading
+
+    before = {t.ident for t in threading.enumerate()}
+    with bs.start(wasm("fac")) as instance:
+        assert bs.call(instance, "fac", [3.0]) == [6.0]
+        during = {t.ident for t in threading.enumerate()} - before
+        assert during  # the portal's loop thread
+    assert not ({t.ident for t in threading.enumerate() if t.is_alive()} & during)

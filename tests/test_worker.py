@@ -31,7 +31,7 @@ class Peer:
     def send_raw(self, frame: bytes) -> None:
         self.sock.sendall(frame)
 
-    def send(self, command: p.Command) -> int:
+    def send(self, command: p.Command[Any]) -> int:
         command_id = self.next_id
         self.next_id += 1
         self.send_raw(p.encode_command(command_id, command))
@@ -44,7 +44,7 @@ class Peer:
             self.decoder.feed(chunk)
         return p.parse_reply(value)
 
-    def request(self, command: p.Command) -> p.Reply:
+    def request(self, command: p.Command[Any]) -> p.Reply:
         command_id = self.send(command)
         reply_id, reply = self.receive()
         assert reply_id == command_id
@@ -84,7 +84,7 @@ def worker() -> Iterator[Peer]:
 
 
 def frame(value: Any) -> bytes:
-    body = msgpack.packb(value, use_bin_type=True)
+    body: bytes = msgpack.packb(value, use_bin_type=True)
     return p.HEADER.pack(len(body)) + body
 
 
@@ -134,7 +134,9 @@ def test_bad_commands_get_errors_and_the_loop_goes_on(worker: Peer, value: Any) 
         (p.Locate(0, 1 << 40, "read"), "out_of_bounds"),
     ],
 )
-def test_the_worker_checks_everything_itself(worker: Peer, command: p.Command, kind: str) -> None:
+def test_the_worker_checks_everything_itself(
+    worker: Peer, command: p.Command[Any], kind: str
+) -> None:
     """The parent validates first; the worker does not trust it (wasmtime-py's own
     Memory.read clamps and its write wraps negative offsets)."""
     before = worker.request(p.Serialize())
@@ -256,3 +258,17 @@ def test_a_stale_interrupt_never_stops_a_later_call() -> None:
         assert peer.request(p.Call("div", [9, 3])) == p.Result(([3],))
     finally:
         running.close()
+
+
+def test_a_reset_connection_ends_the_loop_quietly() -> None:
+    """The parent went away with unread data (a reset, not an EOF): the loop ends as
+    on EOF. Before, ConnectionResetError escaped and its traceback reached stderr."""
+    import struct
+
+    running = RunningWorker()
+    original = running.thread
+    running.peer.send_raw(p.encode_command(99, p.Size()))
+    running.ours.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    running.ours.close()  # unread reply + linger 0: the worker's next recv gets ECONNRESET
+    original.join(10)
+    assert not original.is_alive()  # and no exception escaped it (pytest's config: error)

@@ -4,7 +4,7 @@ A backend owns one module instance. The command loop (:mod:`workers.server`) spe
 the protocol and calls these methods; a backend raises :class:`CommandFailed` for
 anything the parent should see as an error reply. Runtime exceptions never cross
 this seam: each backend maps its runtime's errors at the boundary (the httpcore
-``map_exceptions`` way).
+``map_exceptions`` way; for wasmtime, :mod:`workers.wasmtime_raw`).
 """
 
 from __future__ import annotations
@@ -32,20 +32,10 @@ class CommandFailed(Exception):
         self.detail = detail
 
 
-class Backend(Protocol):
-    @property
-    def imports(self) -> Sequence[tuple[str, str, str]]:
-        """Function imports: (module, name, signature)."""
+class Memory(Protocol):
+    """The instance's linear memory, every bound checked (``out_of_bounds``)."""
 
-    @property
-    def exports(self) -> Sequence[tuple[str, str, str]]:
-        """Exports: (kind, name, signature)."""
-
-    def instantiate(self) -> None:
-        """Instantiate the module: its start function and ``_initialize`` run."""
-        ...
-
-    def memory_size(self) -> int: ...
+    def size(self) -> int: ...
     def read(self, offset: int, size: int) -> bytes: ...
     def write(self, offset: int, data: bytes) -> None: ...
     def locate(self, offset: int, size: int, access: str) -> tuple[int, int]:
@@ -57,6 +47,23 @@ class Backend(Protocol):
         ``limit``."""
         ...
 
+
+class Backend(Protocol):
+    @property
+    def imports(self) -> Sequence[tuple[str, str, str]]:
+        """Function imports: (module, name, signature)."""
+
+    @property
+    def exports(self) -> Sequence[tuple[str, str, str]]:
+        """Exports: (kind, name, signature)."""
+
+    @property
+    def memory(self) -> Memory: ...
+
+    def instantiate(self) -> None:
+        """Instantiate the module: its start function and ``_initialize`` run."""
+        ...
+
     def prepare_call(self, name: str, args: list[Number]) -> Callable[[], list[Number]]:
         """Check the export and the arguments; a thunk that runs the call."""
         ...
@@ -64,8 +71,7 @@ class Backend(Protocol):
     def arm(self, *, fresh_fuel: bool) -> None:
         """Set the interrupt deadline (and a fresh fuel budget) for wasm about to run.
 
-        The command loop calls it under the same lock as :meth:`interrupt`.
-        """
+        The command loop calls it under the same lock as :meth:`interrupt`."""
         ...
 
     def interrupt(self) -> None:

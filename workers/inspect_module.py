@@ -11,7 +11,8 @@ import wasmtime
 
 from beamr.protocol import WASM_MAGIC
 from workers import wasm_binary
-from workers.wasmtime_worker import _trap_message, signature
+from workers.wasmtime_raw import trap_message
+from workers.wasmtime_worker import signature
 
 
 def _extern(ty: Any, types: Any) -> dict[str, Any]:
@@ -53,7 +54,7 @@ def describe(binary: bytes) -> dict[str, Any]:
     try:
         module = wasmtime.Module(engine, binary)
     except wasmtime.WasmtimeError as exc:
-        raise ValueError(_trap_message(exc)) from None
+        raise ValueError(trap_message(exc)) from None
     shape = wasm_binary.shape(binary)
     imports = [
         {"module": i.module, "name": i.name or "", **_extern(i.type, _types(shape, kind, index))}

@@ -1,4 +1,4 @@
-"""The compiled-module cache: compile a module once, load it in ~0.1 ms afterwards.
+"""The compiled-module cache: compile a module once, then only load it.
 
 Entries live in a directory of the user's (``~/.cache/beamr`` by default; the parent
 chooses it and passes it in the ``init`` options), one file per module and engine
@@ -49,7 +49,7 @@ FORMAT: Final = 2
 
 def _runtime_identity() -> str:
     """Which wasmtime this is: its native library's path, size and mtime. (Asking
-    importlib.metadata for the version costs a worker 17 ms of imports; wasmtime
+    importlib.metadata for the version would cost every worker its imports; wasmtime
     itself also refuses artifacts of another build, so this only avoids thrashing.)"""
     try:
         from wasmtime import _ffi

@@ -1,19 +1,20 @@
 """The worker's command loop: read a frame, execute it, reply; until stop or EOF.
 
 The loop is runtime-agnostic: it speaks :mod:`beamr.protocol` over a blocking socket
-and drives a :class:`~workers.backend.Backend`. An import called by the wasm sends an
-``import`` request and re-enters the loop, so that while the parent's handler runs,
-io and nested calls on this instance are served; the import's answer returns to the
-wasm. Nesting is bounded (:data:`beamr.protocol.MAX_NESTING`): a deeper call fails
+and drives a :class:`~workers.backend.Backend`. Every command goes through one table
+from its type to its handler (:meth:`Server._table`). An import called by the wasm
+sends an ``import`` request and re-enters the loop, so that while the parent's handler
+runs, io and nested calls on this instance are served; the import's answer returns to
+the wasm. Nesting is bounded (:data:`beamr.protocol.MAX_NESTING`): a deeper call fails
 with ``nesting_too_deep`` before it enters the wasm.
 
-``init`` builds the backend (compile, link), hardens the process (the ``harden``
-hook: :mod:`workers.sandbox`) and only then instantiates the module, as a wasm entry
-like any call: interruptible, with fresh fuel, and with ``call_timeout`` enforced
-here, since the parent cannot tell compiling from running.
+``init`` builds the backend (load, link), hardens the process (the ``harden`` hook:
+:mod:`workers.sandbox`) and only then instantiates the module, as a wasm entry like
+any call: interruptible, with fresh fuel, and with ``call_timeout`` enforced here,
+since the parent cannot tell loading from running.
 
-The :class:`~workers.watcher.Watcher` thread interrupts calls on the parent's
-request: only while (and only if) that call is still running or not yet started.
+The :class:`~workers.watcher.Watcher` thread interrupts entries on the parent's
+request: only while (and only if) that entry is still running or not yet started.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ EXIT_HOST_FAILURE = 71
 
 MakeBackend = Callable[[bytes, Mapping[str, Any], HostCall], Backend]
 Harden = Callable[[Mapping[str, Any]], None]
+Handler = Callable[[int, Any], p.Reply]
 
 
 class StopWorker(BaseException):
@@ -67,6 +69,24 @@ class Server:
         #: the highest entry id seen; an interrupt for a lower id not running is stale
         self._last_call = 0
         self._lock = threading.Lock()
+        self._table: dict[type[p.Command[Any]], Handler] = {
+            p.Call: self._call,
+            p.Size: lambda _, c: p.Result((self._memory().size(),)),
+            p.Read: lambda _, c: p.Result((self._memory().read(c.offset, c.size),)),
+            p.Write: self._write,
+            p.ReadString: lambda _, c: p.Result(
+                (self._memory().read_string(c.offset, p.INLINE_CHUNK),)
+            ),
+            p.Locate: lambda _, c: p.Result(self._memory().locate(c.offset, c.size, c.access)),
+            p.Init: self._init,
+            p.Serialize: lambda _, c: p.Result((self._memory().read(0, self._memory().size()),)),
+            p.Deserialize: self._deserialize,
+            p.TakeOutput: self._take_output,
+            p.Probe: self._probe,
+            p.Stop: self._stop,
+            p.ImportResponse: self._unasked,
+            p.ImportFailed: self._unasked,
+        }
 
     # ------------------------------------------------------------------- transport
 
@@ -106,7 +126,7 @@ class Server:
         except StopWorker:
             return
 
-    def _next_command(self) -> tuple[int, p.Command | None]:
+    def _next_command(self) -> tuple[int, p.Command[Any] | None]:
         value = self._read_frame()
         try:
             return p.parse_command(value)
@@ -122,9 +142,9 @@ class Server:
             self._send(command_id, p.Error("bad_command", str(exc)))
             return command_id, None
 
-    def _execute(self, command_id: int, command: p.Command) -> None:
+    def _execute(self, command_id: int, command: p.Command[Any]) -> None:
         try:
-            reply = self._dispatch(command_id, command)
+            reply = self._table[type(command)](command_id, command)
         except CommandFailed as exc:
             reply = p.Error(exc.kind, exc.text, exc.code, exc.detail)
         except (StopWorker, KeyboardInterrupt):
@@ -135,57 +155,43 @@ class Server:
         if isinstance(reply, p.Error) and reply.kind == "sandbox":
             raise StopWorker  # half-hardened: the module never runs here
 
-    def _dispatch(self, command_id: int, command: p.Command) -> p.Reply:
-        backend = self.backend
-        kind = type(command)
-        if backend is not None:  # the hot commands first
-            if kind is p.Call:
-                assert isinstance(command, p.Call)
-                return p.Result((self._call(backend, command_id, command.name, command.args),))
-            if kind is p.Size:
-                return p.Result((backend.memory_size(),))
-        if isinstance(command, p.Stop):
-            raise StopWorker
-        if isinstance(command, p.Init):
-            return self._init(command_id, command)
-        if isinstance(command, p.ImportResponse | p.ImportError_):
-            raise CommandFailed("bad_command", "no import is waiting for an answer")
-        if isinstance(command, p.Probe):
-            if command.what == "module_source" and self.backend is not None:
-                return p.Result((str(getattr(self.backend, "module_source", "")),))
-            return p.Result((probe.run(command.what),))
-        backend = self.backend
-        if backend is None:
+    def _initialised(self) -> Backend:
+        if self.backend is None:
             raise CommandFailed("bad_command", "not initialised")
-        match command:
-            case p.Size():
-                return p.Result((backend.memory_size(),))
-            case p.Read(offset, size):
-                return p.Result((backend.read(offset, size),))
-            case p.Write(offset, data):
-                backend.write(offset, data)
-                return p.Ok()
-            case p.Locate(offset, size, access):
-                return p.Result(backend.locate(offset, size, access))
-            case p.ReadString(offset):
-                return p.Result((backend.read_string(offset, p.INLINE_CHUNK),))
-            case p.Call(name, args):
-                return p.Result((self._call(backend, command_id, name, args),))
-            case p.Serialize():
-                return p.Result((backend.read(0, backend.memory_size()),))
-            case p.Deserialize(data):
-                size = backend.memory_size()
-                if len(data) > size:
-                    raise CommandFailed(
-                        "out_of_bounds",
-                        f"snapshot of {len(data)} bytes does not fit the memory of {size} bytes",
-                    )
-                backend.write(0, data)
-                return p.Ok()
-            case p.Output(limit):
-                out, err = backend.take_output(max(0, min(limit, p.INLINE_CHUNK)))
-                return p.Result((out, err))
-        raise CommandFailed("bad_command", f"unexpected command {command!r:.60}")
+        return self.backend
+
+    def _memory(self) -> Any:
+        return self._initialised().memory
+
+    def _write(self, _: int, command: p.Write) -> p.Reply:
+        self._memory().write(command.offset, command.data)
+        return p.Ok()
+
+    def _deserialize(self, _: int, command: p.Deserialize) -> p.Reply:
+        memory = self._memory()
+        if len(command.data) > memory.size():
+            raise CommandFailed(
+                "out_of_bounds",
+                f"snapshot of {len(command.data)} bytes does not fit the memory of "
+                f"{memory.size()} bytes",
+            )
+        memory.write(0, command.data)
+        return p.Ok()
+
+    def _take_output(self, _: int, command: p.TakeOutput) -> p.Reply:
+        out, err = self._initialised().take_output(max(0, min(command.limit, p.INLINE_CHUNK)))
+        return p.Result((out, err))
+
+    def _probe(self, _: int, command: p.Probe) -> p.Reply:
+        if command.what == "module_source" and self.backend is not None:
+            return p.Result((str(getattr(self.backend, "module_source", "")),))
+        return p.Result((probe.run(command.what),))
+
+    def _stop(self, _: int, command: p.Stop) -> p.Reply:
+        raise StopWorker
+
+    def _unasked(self, _: int, command: p.Command[Any]) -> p.Reply:
+        raise CommandFailed("bad_command", "no import is waiting for an answer")
 
     def _init(self, command_id: int, command: p.Init) -> p.Reply:
         if self.backend is not None or self._calls:
@@ -203,18 +209,16 @@ class Server:
             raise
         return p.Result(([list(i) for i in backend.imports], [list(e) for e in backend.exports]))
 
-    def _call(
-        self, backend: Backend, command_id: int, name: str, args: list[Number]
-    ) -> list[Number]:
-        results: list[Number] = self._enter(command_id, backend.prepare_call(name, args))
-        return results
+    def _call(self, command_id: int, command: p.Call) -> p.Reply:
+        run = self._initialised().prepare_call(command.name, command.args)
+        results: list[Number] = self._enter(command_id, run)
+        return p.Result((results,))
 
     def _enter(
         self, command_id: int, run: Callable[[], Any], *, timeout: float | None = None
     ) -> Any:
         """Run ``run`` (it enters the wasm) as the entry ``command_id``."""
-        backend = self.backend
-        assert backend is not None
+        backend = self._initialised()
         with self._lock:
             if len(self._calls) >= p.MAX_NESTING:
                 raise CommandFailed(
@@ -254,8 +258,7 @@ class Server:
 
         Nested calls re-armed it for themselves; an interrupt that arrived for a
         suspended call must not be lost on the way back."""
-        backend = self.backend
-        assert backend is not None
+        backend = self._initialised()
         with self._lock:
             backend.arm(fresh_fuel=False)
             interrupted = any(call in self._interrupted for call in self._calls)
@@ -272,7 +275,7 @@ class Server:
             command_id, command = self._next_command()
             if command is None:
                 continue
-            if isinstance(command, p.ImportResponse | p.ImportError_):
+            if isinstance(command, p.ANSWERS):
                 if command_id != call_id:
                     self._send(
                         command_id,
@@ -281,7 +284,7 @@ class Server:
                         ),
                     )
                     continue
-                if isinstance(command, p.ImportError_):
+                if isinstance(command, p.ImportFailed):
                     raise CommandFailed(command.kind, command.text)
                 self._resume_wasm()
                 return command.results

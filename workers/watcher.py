@@ -3,8 +3,8 @@
 The main thread runs the wasm and may be inside it for any length of time; this
 thread stays reachable. It waits on three things at once:
 
-- the interrupt pipe: 8-byte call ids the parent wants interrupted (see
-  :meth:`workers.server.Server.interrupt`); EOF means the parent closed it (stop)
+- the interrupt pipe: call ids the parent wants interrupted
+  (:func:`beamr.protocol.encode_interrupts`); EOF means the parent closed it (stop)
   or died;
 - a pidfd of the parent process, readable once it has exited, even while some other
   process (a forked child of the parent) still holds the interrupt pipe open;
@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import os
 import select
-import struct
 import threading
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
+
+from beamr import protocol as p
 
 __all__ = ["Watcher"]
 
@@ -90,7 +91,7 @@ class Watcher:
         poller.register(self._wake_read, select.POLLIN)
         if self._owner_fd is not None:
             poller.register(self._owner_fd, select.POLLIN)
-        pending = b""
+        decoder = p.InterruptDecoder()
         while True:
             with self._lock:
                 deadline = self._deadline
@@ -122,10 +123,7 @@ class Watcher:
                 if not chunk:
                     self._on_parent_gone()
                     return
-                pending += chunk
-                whole = len(pending) - len(pending) % 8
-                ids = struct.unpack(f">{whole // 8}Q", pending[:whole])
-                pending = pending[whole:]
+                ids = decoder.feed(chunk)
                 if ids:
                     self._target.interrupt(ids)
 

@@ -1,13 +1,13 @@
 """``workers.zygote --fd N [--owner PID]``: the fork-server.
 
 Starting a worker with ``subprocess`` costs a Python start plus the import of
-wasmtime, msgpack and the worker (60-150 ms). The zygote pays that once: it imports
+wasmtime, msgpack and the worker. The zygote pays that once: it imports
 everything a worker needs, then forks one worker per request (a few ms), which
 inherits the imports copy-on-write.
 
-Requests arrive on the control socket ``--fd`` (``SOCK_SEQPACKET``): a message
-``b"S"`` + msgpack ``{digest, limits, cache_dir}`` (a hint: which module the worker
-will run) with three descriptors attached, the worker's end of its protocol socket, the read end of
+Requests arrive on the control socket ``--fd`` (``SOCK_SEQPACKET``): a spawn request
+with a hint naming the module the worker will run (:func:`beamr.protocol.encode_hint`)
+and three descriptors attached, the worker's end of its protocol socket, the read end of
 its interrupt pipe and the write end of a status pipe. The zygote forks; the child
 keeps only its two descriptors and becomes an ordinary worker
 (:func:`workers.server.main`). The zygote sends ``hello`` (magic + pid) with a pidfd
@@ -40,34 +40,32 @@ import gc
 import os
 import select
 import socket
-import struct
 import sys
 import threading
 import traceback
 
 # Everything a worker imports, imported once here and shared copy-on-write.
-import msgpack
+import msgpack  # noqa: F401
 import wasmtime
 
-from beamr import protocol  # noqa: F401
+from beamr import protocol
 from workers import (  # noqa: F401
     budget,
     landlock,
+    linear_memory,
     module_cache,
     probe,
     sandbox,
     seccomp,
     server,
+    wasi,
     wasm_binary,
+    wasmtime_raw,
     wasmtime_worker,
     watcher,
 )
 from workers.__main__ import owner_pidfd
 
-HELLO = struct.Struct(">4sI")
-HELLO_MAGIC = b"bmrZ"
-SPAWN = b"S"
-STATUS = struct.Struct(">i")
 #: compiled modules kept for forking, most recently used
 MODULES = 16
 Preloaded = tuple[str, wasmtime.Engine, wasmtime.Module]
@@ -132,27 +130,26 @@ class Zygote:
             return True
         if not data:
             return False  # the parent is gone
-        if data[:1] != SPAWN or len(fds) != 3:
+        if not data.startswith(protocol.SPAWN) or len(fds) != 3:
             for fd in fds:
                 os.close(fd)
             return True
         sock_fd, interrupt_fd, status_fd = fds
         try:
-            self.fork(sock_fd, interrupt_fd, status_fd, self.preload(data[1:]))
+            self.fork(sock_fd, interrupt_fd, status_fd, self.preload(data))
         finally:
             os.close(sock_fd)
             os.close(interrupt_fd)
         return True
 
-    def preload(self, hint: bytes) -> Preloaded | None:
-        """The compiled module the hint names, loaded from the cache once; or None."""
+    def preload(self, request: bytes) -> Preloaded | None:
+        """The compiled module the request's hint names, loaded from the cache once;
+        or None."""
         try:
-            options = msgpack.unpackb(hint) if hint else None
-            if not isinstance(options, dict):
+            options = protocol.parse_hint(request)
+            if options is None:
                 return None
-            digest, cache_dir = options.get("digest"), options.get("cache_dir")
-            if type(digest) is not bytes or len(digest) != 32 or not isinstance(cache_dir, str):
-                return None
+            digest, cache_dir = options["digest"], options["cache_dir"]
             flags = wasmtime_worker.engine_flags(options)
             key = module_cache.cache_key(digest, flags)
             entry = self.modules.pop(key, None)
@@ -160,7 +157,7 @@ class Zygote:
                 engine_key = tuple(sorted(flags.items()))
                 engine = self.engines.get(engine_key)
                 if engine is None:
-                    engine = wasmtime_worker.make_engine(flags, parallel=False)
+                    engine = wasmtime_worker.make_engine(flags)
                     self.engines[engine_key] = engine
                 module = module_cache.load(engine, cache_dir, key)
                 if module is None:
@@ -196,7 +193,7 @@ class Zygote:
         pidfd = os.pidfd_open(pid)
         try:
             with socket.socket(fileno=os.dup(sock_fd)) as sock:
-                socket.send_fds(sock, [HELLO.pack(HELLO_MAGIC, pid)], [pidfd])
+                socket.send_fds(sock, [protocol.HELLO.pack(protocol.HELLO_MAGIC, pid)], [pidfd])
         except OSError:
             pass  # the parent gave up on this worker: it sees EOF and ends it
         child = Child(pid, pidfd, status_fd)
@@ -214,7 +211,7 @@ class Zygote:
         code = -result.si_status if result.si_code != os.CLD_EXITED else result.si_status
         if not child.released:
             try:
-                os.write(child.status_fd, STATUS.pack(code))
+                os.write(child.status_fd, protocol.STATUS.pack(code))
             except OSError:
                 child.released = True
 

@@ -19,24 +19,13 @@ import functools
 import json
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
 import wasmtime
 
+from benchmarks.timing import samples_of
 from workers.wasmtime_worker import WasmtimeBackend
-
-
-def samples_of(operation: Callable[[], Any], rounds: int, warmup: int) -> list[float]:
-    for _ in range(warmup):
-        operation()
-    samples = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        operation()
-        samples.append(time.perf_counter() - start)
-    return samples
 
 
 def median_of(operation: Callable[[], Any], rounds: int) -> float:

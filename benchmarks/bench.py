@@ -1,4 +1,4 @@
-"""``beamr bench`` (``make bench``): beamr's round trips against their physical baselines.
+"""``python -m benchmarks`` (``make bench``): beamr's round trips against their physical baselines.
 
 Every figure is measured in the same run, on the same event loop, against a raw echo
 over the same kind of socket with the same framing (a child process that answers each
@@ -38,7 +38,8 @@ import anyio
 import msgpack
 
 import beamr
-from beamr import _process, io
+from beamr import _spawn, io
+from benchmarks.timing import async_samples_of, samples_of
 
 HEADER = struct.Struct(">I")
 
@@ -64,26 +65,13 @@ def _echo_child(fd: int) -> int:
 TURNS = 10  # measurements alternate in this many turns, so noise falls on all alike
 
 
-async def _timed(
-    operation: Callable[[], Awaitable[Any]], rounds: int, warmup: int = 0
-) -> list[float]:
-    for _ in range(warmup):
-        await operation()
-    samples = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        await operation()
-        samples.append(time.perf_counter() - start)
-    return samples
-
-
 def _spawn_echo() -> tuple[subprocess.Popen[bytes], socket.socket]:
     """The echo peer, started as spawn() starts a worker."""
     ours, theirs = socket.socketpair()
     child = subprocess.Popen(
-        [sys.executable, "-m", "beamr.bench", "--echo-child", str(theirs.fileno())],
+        [sys.executable, "-m", "benchmarks.bench", "--echo-child", str(theirs.fileno())],
         pass_fds=(theirs.fileno(),),
-        env={"PYTHONPATH": _process.worker_root()},
+        env={"PYTHONPATH": _spawn.worker_root()},
         start_new_session=True,  # as a worker is (its own session, so its own autogroup)
     )
     theirs.close()
@@ -133,15 +121,6 @@ class _Echo:
         self.child.wait(10)
 
 
-def _timed_sync(operation: Callable[[], Any], rounds: int) -> list[float]:
-    samples = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        operation()
-        samples.append(time.perf_counter() - start)
-    return samples
-
-
 SWEEP_SIZES = [16, 256, 4 << 10, 64 << 10, 1 << 20, 16 << 20, 64 << 20]
 
 
@@ -165,7 +144,7 @@ def memory_module(pages: int) -> bytes:
 
 
 class _InProcess:
-    """In-process wasmtime figures from ``python -m workers.baselines`` (a process of
+    """In-process wasmtime figures from ``python -m benchmarks.baselines`` (a process of
     its own: the parent never imports wasmtime), kept running so its copies can be
     measured in turns with beamr's."""
 
@@ -180,8 +159,8 @@ class _InProcess:
             path.write_bytes(binary)
             paths.append(str(path))
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "workers.baselines", *paths],
-            env={"PYTHONPATH": _process.worker_root()},
+            [sys.executable, "-m", "benchmarks.baselines", *paths],
+            env={"PYTHONPATH": _spawn.worker_root()},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -192,7 +171,7 @@ class _InProcess:
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
         if not line:
-            raise RuntimeError(f"workers.baselines exited ({self.process.wait()})")
+            raise RuntimeError(f"benchmarks.baselines exited ({self.process.wait()})")
         return line
 
     def samples(self, kind: str, size: int, rounds: int) -> list[float]:
@@ -227,11 +206,11 @@ async def _sweep(sizes: list[int], inproc: _InProcess) -> dict[str, dict[int, li
                 samples[kind][size] = []
             await io.write(wasm, 0, data)  # warm: map the pages on both sides
             for _ in range(rounds // turn):
-                samples["write"][size] += await _timed(
+                samples["write"][size] += await async_samples_of(
                     functools.partial(io.write, wasm, 0, data), turn, warmup=1
                 )
                 samples["in-process write"][size] += inproc.samples("write", size, turn)
-                samples["read"][size] += await _timed(
+                samples["read"][size] += await async_samples_of(
                     functools.partial(io.read, wasm, 0, size), turn, warmup=1
                 )
                 samples["in-process read"][size] += inproc.samples("read", size, turn)
@@ -285,8 +264,8 @@ async def _measure(rounds: int) -> dict[str, dict[str, list[float]]]:
             }
             warmup = min(200, rounds)
             for operation in operations.values():
-                await _timed(operation, 0, warmup=warmup)
-            _timed_sync(floor.blocking, warmup)
+                await async_samples_of(operation, 0, warmup=warmup)
+            samples_of(floor.blocking, warmup)
 
             async def turns(count: int) -> dict[str, list[float]]:
                 results: dict[str, list[float]] = {name: [] for name in operations}
@@ -294,8 +273,8 @@ async def _measure(rounds: int) -> dict[str, dict[str, list[float]]]:
                 turn = max(1, count // TURNS)
                 for _ in range(count // turn):
                     for name, operation in operations.items():
-                        results[name] += await _timed(operation, turn)
-                    results["blocking echo"] += _timed_sync(floor.blocking, turn)
+                        results[name] += await async_samples_of(operation, turn)
+                    results["blocking echo"] += samples_of(floor.blocking, turn)
                 return results
 
             measured = {"free": await turns(rounds)}
@@ -330,7 +309,7 @@ async def _spawning(count: int) -> dict[str, Any]:
     start = time.perf_counter()
     for _ in range(3):
         await anyio.run_process(
-            [sys.executable, "-c", "import wasmtime"], env={"PYTHONPATH": _process.worker_root()}
+            [sys.executable, "-c", "import wasmtime"], env={"PYTHONPATH": _spawn.worker_root()}
         )
     bare = (time.perf_counter() - start) / 3
     bare_pss = await _bare_pss()
@@ -366,7 +345,7 @@ async def _bare_pss() -> float | None:
     """PSS of an idle ``python -c "import wasmtime"`` (what a spawned worker costs at least)."""
     script = "import sys, wasmtime; print('ready', flush=True); sys.stdin.read()"
     async with await anyio.open_process(
-        [sys.executable, "-c", script], env={"PYTHONPATH": _process.worker_root()}
+        [sys.executable, "-c", script], env={"PYTHONPATH": _spawn.worker_root()}
     ) as process:
         assert process.stdout is not None
         assert process.stdin is not None
@@ -674,7 +653,9 @@ def print_table(report: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="beamr bench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--rounds", type=int, default=2000)
     parser.add_argument("--backend", choices=["asyncio", "trio"], action="append")
     parser.add_argument("--json", type=Path, help="also write the report as JSON here")

@@ -1,0 +1,293 @@
+"""The messages of the protocol: commands (each with the reply it expects), replies,
+and the errors that say who broke the rules."""
+
+from __future__ import annotations
+
+import reprlib
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar, Final, Generic, TypeVar, cast
+
+from beamr.protocol.constants import INLINE_CHUNK, LOCATE_ACCESS
+
+T = TypeVar("T")
+
+__all__ = [
+    "ANSWERS",
+    "COMMANDS",
+    "Call",
+    "Command",
+    "Deserialize",
+    "Entries",
+    "Error",
+    "ImportFailed",
+    "ImportRequest",
+    "ImportResponse",
+    "Init",
+    "LocalProtocolError",
+    "Locate",
+    "Ok",
+    "Probe",
+    "ProtocolError",
+    "Read",
+    "ReadString",
+    "RemoteProtocolError",
+    "Reply",
+    "Result",
+    "Serialize",
+    "Size",
+    "Stop",
+    "TakeOutput",
+    "Write",
+    "numbers_of",
+    "show",
+]
+
+# ------------------------------------------------------------------------- blame
+
+
+class ProtocolError(Exception):
+    """A frame or message outside this protocol."""
+
+
+class RemoteProtocolError(ProtocolError):
+    """The peer broke the protocol (a worker sent what no command expects): the
+    connection cannot be trusted any more."""
+
+
+class LocalProtocolError(ProtocolError):
+    """This side misused the protocol (a bug here): nothing was sent, the peer is fine."""
+
+
+_shown = reprlib.Repr()
+_shown.maxlevel, _shown.maxstring, _shown.maxother = 3, 60, 60
+
+
+def show(value: Any) -> str:
+    """A short repr for error messages, safe for hostile (deep, huge) values."""
+    return _shown.repr(value)
+
+
+# ---------------------------------------------------------------------- replies
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """``execution_result``: the command's values (their meaning depends on it)."""
+
+    values: tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Ok:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Error:
+    kind: str
+    text: str
+    code: str | None = None
+    #: structured facts of the error (``missing_import``: ``[module, name]``)
+    detail: list[Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRequest:
+    module: str
+    name: str
+    args: list[int | float]
+    signature: str
+
+
+Reply = Result | Ok | Error | ImportRequest
+
+
+def numbers_of(
+    value: Any, what: str, error: type[ProtocolError] = ProtocolError
+) -> list[int | float]:
+    if type(value) is not list or not all(type(v) is int or type(v) is float for v in value):
+        raise error(f"{what} must be a list of numbers, got {show(value)}")
+    return cast(list[int | float], value)
+
+
+Entries = tuple[tuple[str, str, str], ...]
+
+
+def _entries(value: list[Any]) -> Entries:
+    if not all(type(e) is list and len(e) == 3 and all(type(x) is str for x in e) for e in value):
+        raise RemoteProtocolError(f"expected [[str, str, str], ...], got {show(value)}")
+    return tuple((e[0], e[1], e[2]) for e in value)
+
+
+# --------------------------------------------------------------------- commands
+
+
+class Command(Generic[T]):
+    """A command: its wire ``KIND`` and field types, and the reply it expects:
+    ``REPLY``, the types of its ``execution_result`` values (None: ``ok``)."""
+
+    __slots__ = ()
+    KIND: ClassVar[str]
+    WIRE: ClassVar[tuple[type, ...]]
+    FIELDS: ClassVar[tuple[str, ...]]
+    REPLY: ClassVar[tuple[type, ...] | None]
+
+    def values(self) -> list[Any]:
+        return [getattr(self, name) for name in self.FIELDS]
+
+    def check(self) -> None:
+        """Field checks beyond their types."""
+
+    def accept(self, reply: Result | Ok) -> T:
+        """This command's value from its final reply; RemoteProtocolError if the reply
+        is not of the expected shape (a size is never negative, nor an address)."""
+        types = self.REPLY
+        if types is None:
+            if not isinstance(reply, Ok):
+                raise RemoteProtocolError(f"{self.KIND} expects ok, got {show(reply)}")
+            return cast(T, None)
+        values = reply.values if isinstance(reply, Result) else None
+        if values is None or len(values) != len(types) or not all(map(_fits, values, types)):
+            wanted = [t.__name__ for t in types]
+            raise RemoteProtocolError(
+                f"{self.KIND} expects execution_result {wanted}, got {show(reply)}"
+            )
+        return cast(T, self.convert(values))
+
+    def convert(self, values: tuple[Any, ...]) -> Any:
+        return values[0] if len(values) == 1 else values
+
+
+def _fits(value: Any, wanted: type) -> bool:
+    if type(value) is not wanted:
+        return False
+    return not isinstance(value, int) or value >= 0
+
+
+#: every command, by its wire kind: the one table encoding and parsing go through
+COMMANDS: dict[str, type[Command[Any]]] = {}
+
+
+def _command(kind: str, *wire: type, reply: tuple[type, ...] | None = None) -> Any:
+    def register(cls: type[Command[Any]]) -> type[Command[Any]]:
+        cls.KIND, cls.WIRE, cls.REPLY = kind, wire, reply
+        cls.FIELDS = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+        COMMANDS[kind] = cls
+        return cls
+
+    return register
+
+
+@_command("init", bytes, dict, reply=(list, list))
+@dataclass(frozen=True, slots=True)
+class Init(Command[tuple[Entries, Entries]]):
+    binary: bytes
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def convert(self, values: tuple[Any, ...]) -> tuple[Entries, Entries]:
+        return _entries(values[0]), _entries(values[1])
+
+
+@_command("size", reply=(int,))
+@dataclass(frozen=True, slots=True)
+class Size(Command[int]):
+    pass
+
+
+@_command("read", int, int, reply=(bytes,))
+@dataclass(frozen=True, slots=True)
+class Read(Command[bytes]):
+    offset: int
+    size: int
+
+
+@_command("write", int, bytes)
+@dataclass(frozen=True, slots=True)
+class Write(Command[None]):
+    offset: int
+    data: bytes
+
+
+@_command("read_string", int, reply=(bytes,))
+@dataclass(frozen=True, slots=True)
+class ReadString(Command[bytes]):
+    offset: int
+
+
+@_command("locate", int, int, str, reply=(int, int))
+@dataclass(frozen=True, slots=True)
+class Locate(Command[tuple[int, int]]):
+    offset: int
+    size: int
+    access: str  # "read" or "write"
+
+    def check(self) -> None:
+        if self.access not in LOCATE_ACCESS:
+            raise ProtocolError(f"locate: access must be read or write, got {show(self.access)}")
+
+
+@_command("call", str, list, reply=(list,))
+@dataclass(frozen=True, slots=True)
+class Call(Command[list[int | float]]):
+    name: str
+    args: list[int | float]
+
+    def check(self) -> None:
+        numbers_of(self.args, "call arguments")
+
+    def convert(self, values: tuple[Any, ...]) -> list[int | float]:
+        return numbers_of(values[0], "call results", RemoteProtocolError)
+
+
+@_command("import_response", list)
+@dataclass(frozen=True, slots=True)
+class ImportResponse(Command[None]):
+    results: list[int | float]
+
+    def check(self) -> None:
+        numbers_of(self.results, "import results")
+
+
+@_command("import_error", str, str)
+@dataclass(frozen=True, slots=True)
+class ImportFailed(Command[None]):
+    kind: str
+    text: str
+
+
+@_command("serialize", reply=(bytes,))
+@dataclass(frozen=True, slots=True)
+class Serialize(Command[bytes]):
+    pass
+
+
+@_command("deserialize", bytes)
+@dataclass(frozen=True, slots=True)
+class Deserialize(Command[None]):
+    data: bytes
+
+
+@_command("output", int, reply=(bytes, bytes))
+@dataclass(frozen=True, slots=True)
+class TakeOutput(Command[tuple[bytes, bytes]]):
+    """Take (and clear) up to ``limit`` bytes of each captured WASI stream."""
+
+    limit: int = INLINE_CHUNK
+
+
+@_command("probe", str, reply=(str,))
+@dataclass(frozen=True, slots=True)
+class Probe(Command[str]):
+    """Diagnostics: ask the worker to try something (e.g. open a file) and report."""
+
+    what: str
+
+
+@_command("stop")
+@dataclass(frozen=True, slots=True)
+class Stop(Command[None]):
+    pass
+
+
+#: the answers to an import request: they resume (or trap) the suspended call
+ANSWERS: Final = (ImportResponse, ImportFailed)
