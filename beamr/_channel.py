@@ -192,7 +192,6 @@ class AsyncioChannel(Channel):
                 protocol.transport.abort()
         self.sock.close()
 
-
     def drop(self) -> None:
         transport = self.protocol.transport
         if transport is not None and not self.loop.is_closed():

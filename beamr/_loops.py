@@ -33,8 +33,10 @@ def current_loop() -> object:
         return loop
     trio = sys.modules.get("trio")
     if trio is not None:
-        with contextlib.suppress(RuntimeError):
+        try:  # (not contextlib.suppress: this runs on every command)
             return trio.lowlevel.current_trio_token()
+        except RuntimeError:
+            pass
     raise RuntimeError("beamr needs a running asyncio or trio event loop")
 
 

@@ -7,7 +7,7 @@ Both are inherited; stdout and stderr are left to stray prints and never carry f
 
 The parent starts it isolated (``python -I``, from ``/``), with beamr's own install
 location first on ``sys.path``: nothing in the caller's working directory or
-environment is imported (see :data:`beamr._workers.BOOTSTRAP`).
+environment is imported (see :data:`beamr._spawn.BOOTSTRAP`).
 """
 
 from __future__ import annotations

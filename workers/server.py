@@ -44,6 +44,13 @@ class StopWorker(BaseException):
     """Unwinds everything, through the wasm, to a clean exit."""
 
 
+class _NotInitialised:
+    """The memory before ``init``: every access is refused."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise CommandFailed("bad_command", "not initialised")
+
+
 class Server:
     def __init__(
         self,
@@ -57,6 +64,8 @@ class Server:
         self._decoder = p.FrameDecoder(max_frame_size)
         self._make_backend = make_backend
         self.backend: Backend | None = None
+        #: the backend's memory once initialised; until then every access refuses
+        self._memory: Any = _NotInitialised()
         #: sets deadlines (``call_timeout`` of the start function); None in tests
         self.watcher: Any = None
         # Interrupt bookkeeping, shared with the watcher thread under one lock:
@@ -71,15 +80,15 @@ class Server:
         self._lock = threading.Lock()
         self._table: dict[type[p.Command[Any]], Handler] = {
             p.Call: self._call,
-            p.Size: lambda _, c: p.Result((self._memory().size(),)),
-            p.Read: lambda _, c: p.Result((self._memory().read(c.offset, c.size),)),
+            p.Size: lambda _, c: p.Result((self._memory.size(),)),
+            p.Read: lambda _, c: p.Result((self._memory.read(c.offset, c.size),)),
             p.Write: self._write,
             p.ReadString: lambda _, c: p.Result(
-                (self._memory().read_string(c.offset, p.INLINE_CHUNK),)
+                (self._memory.read_string(c.offset, p.INLINE_CHUNK),)
             ),
-            p.Locate: lambda _, c: p.Result(self._memory().locate(c.offset, c.size, c.access)),
+            p.Locate: lambda _, c: p.Result(self._memory.locate(c.offset, c.size, c.access)),
             p.Init: self._init,
-            p.Serialize: lambda _, c: p.Result((self._memory().read(0, self._memory().size()),)),
+            p.Serialize: lambda _, c: p.Result((self._memory.read(0, self._memory.size()),)),
             p.Deserialize: self._deserialize,
             p.TakeOutput: self._take_output,
             p.Probe: self._probe,
@@ -160,15 +169,12 @@ class Server:
             raise CommandFailed("bad_command", "not initialised")
         return self.backend
 
-    def _memory(self) -> Any:
-        return self._initialised().memory
-
     def _write(self, _: int, command: p.Write) -> p.Reply:
-        self._memory().write(command.offset, command.data)
+        self._memory.write(command.offset, command.data)
         return p.Ok()
 
     def _deserialize(self, _: int, command: p.Deserialize) -> p.Reply:
-        memory = self._memory()
+        memory = self._memory
         if len(command.data) > memory.size():
             raise CommandFailed(
                 "out_of_bounds",
@@ -200,12 +206,12 @@ class Server:
         backend = self._make_backend(command.binary, options, self._host_call)
         if self._harden is not None:
             self._harden(options)  # raises CommandFailed("sandbox", ...): nothing ran
-        self.backend = backend
+        self.backend, self._memory = backend, backend.memory
         limits = options.get("limits") or {}
         try:
             self._enter(command_id, backend.instantiate, timeout=limits.get("call_timeout"))
         except BaseException:
-            self.backend = None
+            self.backend, self._memory = None, _NotInitialised()
             raise
         return p.Result(([list(i) for i in backend.imports], [list(e) for e in backend.exports]))
 

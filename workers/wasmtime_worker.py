@@ -367,12 +367,6 @@ class WasmtimeBackend:
             raise CommandFailed(
                 "bad_argument", f"{name} takes {len(params)} arguments, got {len(args)}"
             )
-        if not raw.numeric(params + results):
-            raise CommandFailed(
-                "bad_argument",
-                f"{name} takes or returns values that cannot cross to Python "
-                "(only i32, i64, f32 and f64 can)",
-            )
         values = (
             [
                 raw.to_wasm(k, v, f"{name} argument {i}")
@@ -382,7 +376,13 @@ class WasmtimeBackend:
             else []
         )
         call = self._raw.get(name)
-        if call is None:
+        if call is None:  # the first call: its value layout resolved once
+            if not raw.numeric(params + results):
+                raise CommandFailed(
+                    "bad_argument",
+                    f"{name} takes or returns values that cannot cross to Python "
+                    "(only i32, i64, f32 and f64 can)",
+                )
             call = self._raw[name] = raw.raw_call(self._store, func, params, results)
         return functools.partial(call, values)
 
@@ -391,7 +391,8 @@ class WasmtimeBackend:
         if fresh_fuel and self._fuel is not None:
             self._store.set_fuel(self._fuel)
         raw.set_deadline(self._context, 1)
-        self._sleeper.wake.clear()
+        if self._sleeper.wake.is_set():  # (clear() takes a lock: only when needed)
+            self._sleeper.wake.clear()
         self.memory.forget_view()  # the wasm is about to run: it may grow its memory
 
     def interrupt(self) -> None:

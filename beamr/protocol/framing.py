@@ -49,7 +49,7 @@ def encode_command(command_id: int, command: Command[Any]) -> bytes:
     """One frame for ``command``, tagged ``command_id``."""
     if not isinstance(command, Command):
         raise TypeError(f"not a command: {command!r}")
-    return _frame([command_id, command.KIND, *command.values()])
+    return _frame([command_id, command.KIND, *command.values(command)])
 
 
 def encode_reply(command_id: int, reply: Reply) -> bytes:
@@ -142,7 +142,7 @@ class FrameDecoder:
 def _split(value: Any, what: str) -> tuple[int, str, list[Any]]:
     if type(value) is not list or len(value) < 2:
         raise ProtocolError(f"a {what} is [id, kind, ...], got {show(value)}")
-    command_id, kind, *rest = value
+    command_id, kind, rest = value[0], value[1], value[2:]
     if type(command_id) is not int or not 0 <= command_id <= MAX_ID:
         raise ProtocolError(f"bad {what} id {show(command_id)}")
     if type(kind) is not str:
@@ -151,23 +151,33 @@ def _split(value: Any, what: str) -> tuple[int, str, list[Any]]:
 
 
 def _typed(rest: list[Any], types: tuple[type | tuple[type, ...], ...], what: str) -> None:
-    def fits(value: Any, wanted: type | tuple[type, ...]) -> bool:
-        return type(value) in (wanted if isinstance(wanted, tuple) else (wanted,))
-
-    if len(rest) != len(types) or not all(map(fits, rest, types)):
-        raise ProtocolError(f"{what} takes {show(types)}, got {[type(v).__name__ for v in rest]}")
+    """Each field of exactly its type (``bool`` is no ``int``; a tuple: one of them)."""
+    if len(rest) == len(types):
+        for value, wanted in zip(rest, types, strict=True):
+            kind = type(value)
+            if kind is not wanted and not (type(wanted) is tuple and kind in wanted):
+                break
+        else:
+            return
+    raise ProtocolError(f"{what} takes {show(types)}, got {[type(v).__name__ for v in rest]}")
 
 
 def parse_command(value: Any) -> tuple[int, Command[Any]]:
     """Validate a decoded frame as a command; ProtocolError otherwise."""
-    command_id, kind, rest = _split(value, "command")
-    cls = COMMANDS.get(kind)
-    if cls is None:
-        raise ProtocolError(f"unknown command {show(kind)}")
-    _typed(rest, cls.WIRE, kind)
-    command = cls(*rest)
-    command.check()
-    return command_id, command
+    if type(value) is list and len(value) >= 2 and type(value[1]) is str:
+        cls = COMMANDS.get(value[1])  # (str keys only: a list kind cannot reach the dict)
+        command_id = value[0]
+        if cls is not None and type(command_id) is int and 0 <= command_id <= MAX_ID:
+            if len(value) == 2 and not cls.WIRE:
+                return command_id, cls()
+            rest = value[2:]
+            _typed(rest, cls.WIRE, cls.KIND)
+            command = cls(*rest)
+            if cls.CHECKS:
+                command.check()
+            return command_id, command
+    command_id, kind, _ = _split(value, "command")  # says what is wrong
+    raise ProtocolError(f"unknown command {show(kind)}")
 
 
 _REPLY_FIELDS: Final[dict[str, tuple[type | tuple[type, ...], ...]]] = {

@@ -3,9 +3,10 @@ and the errors that say who broke the rules."""
 
 from __future__ import annotations
 
+import operator
 import reprlib
 from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar, Final, Generic, TypeVar, cast
+from typing import Any, ClassVar, Final, Generic, NoReturn, TypeVar, cast
 
 from beamr.protocol.constants import INLINE_CHUNK, LOCATE_ACCESS
 
@@ -105,8 +106,11 @@ Reply = Result | Ok | Error | ImportRequest
 def numbers_of(
     value: Any, what: str, error: type[ProtocolError] = ProtocolError
 ) -> list[int | float]:
-    if type(value) is not list or not all(type(v) is int or type(v) is float for v in value):
+    if type(value) is not list:
         raise error(f"{what} must be a list of numbers, got {show(value)}")
+    for item in value:  # (a loop, not all(): this runs for every call and import)
+        if type(item) is not int and type(item) is not float:
+            raise error(f"{what} must be a list of numbers, got {show(value)}")
     return cast(list[int | float], value)
 
 
@@ -124,16 +128,22 @@ def _entries(value: list[Any]) -> Entries:
 
 class Command(Generic[T]):
     """A command: its wire ``KIND`` and field types, and the reply it expects:
-    ``REPLY``, the types of its ``execution_result`` values (None: ``ok``)."""
+    ``REPLY``, the types of its ``execution_result`` values (None: ``ok``).
+
+    Commands are not frozen (one is built for every frame, and a frozen dataclass sets
+    each field through ``object.__setattr__``); nothing changes them once built."""
 
     __slots__ = ()
     KIND: ClassVar[str]
     WIRE: ClassVar[tuple[type, ...]]
-    FIELDS: ClassVar[tuple[str, ...]]
     REPLY: ClassVar[tuple[type, ...] | None]
+    #: whether check() does anything (parsing skips the call otherwise)
+    CHECKS: ClassVar[bool] = False
 
-    def values(self) -> list[Any]:
-        return [getattr(self, name) for name in self.FIELDS]
+    @staticmethod
+    def values(command: Any) -> tuple[Any, ...]:
+        """The field values in wire order (an accessor built once per class below)."""
+        raise NotImplementedError
 
     def check(self) -> None:
         """Field checks beyond their types."""
@@ -143,25 +153,25 @@ class Command(Generic[T]):
         is not of the expected shape (a size is never negative, nor an address)."""
         types = self.REPLY
         if types is None:
-            if not isinstance(reply, Ok):
+            if type(reply) is not Ok:
                 raise RemoteProtocolError(f"{self.KIND} expects ok, got {show(reply)}")
             return cast(T, None)
-        values = reply.values if isinstance(reply, Result) else None
-        if values is None or len(values) != len(types) or not all(map(_fits, values, types)):
-            wanted = [t.__name__ for t in types]
-            raise RemoteProtocolError(
-                f"{self.KIND} expects execution_result {wanted}, got {show(reply)}"
-            )
+        values = reply.values if type(reply) is Result else None
+        if values is None or len(values) != len(types):
+            self._refuse(reply)
+        for value, wanted in zip(values, types):  # noqa: B905 - lengths checked above
+            if type(value) is not wanted or (wanted is int and value < 0):  # type: ignore[operator]
+                self._refuse(reply)
         return cast(T, self.convert(values))
+
+    def _refuse(self, reply: Result | Ok) -> NoReturn:
+        wanted = [t.__name__ for t in self.REPLY or ()]
+        raise RemoteProtocolError(
+            f"{self.KIND} expects execution_result {wanted}, got {show(reply)}"
+        )
 
     def convert(self, values: tuple[Any, ...]) -> Any:
         return values[0] if len(values) == 1 else values
-
-
-def _fits(value: Any, wanted: type) -> bool:
-    if type(value) is not wanted:
-        return False
-    return not isinstance(value, int) or value >= 0
 
 
 #: every command, by its wire kind: the one table encoding and parsing go through
@@ -171,7 +181,15 @@ COMMANDS: dict[str, type[Command[Any]]] = {}
 def _command(kind: str, *wire: type, reply: tuple[type, ...] | None = None) -> Any:
     def register(cls: type[Command[Any]]) -> type[Command[Any]]:
         cls.KIND, cls.WIRE, cls.REPLY = kind, wire, reply
-        cls.FIELDS = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+        names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+        if not names:
+            cls.values = staticmethod(lambda command: ())  # type: ignore[method-assign]
+        elif len(names) == 1:
+            get = operator.attrgetter(names[0])
+            cls.values = staticmethod(lambda command: (get(command),))  # type: ignore[method-assign]
+        else:
+            cls.values = staticmethod(operator.attrgetter(*names))  # type: ignore[method-assign, assignment]
+        cls.CHECKS = cls.check is not Command.check
         COMMANDS[kind] = cls
         return cls
 
@@ -179,7 +197,7 @@ def _command(kind: str, *wire: type, reply: tuple[type, ...] | None = None) -> A
 
 
 @_command("init", bytes, dict, reply=(list, list))
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Init(Command[tuple[Entries, Entries]]):
     binary: bytes
     options: dict[str, Any] = field(default_factory=dict)
@@ -189,33 +207,33 @@ class Init(Command[tuple[Entries, Entries]]):
 
 
 @_command("size", reply=(int,))
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Size(Command[int]):
     pass
 
 
 @_command("read", int, int, reply=(bytes,))
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Read(Command[bytes]):
     offset: int
     size: int
 
 
 @_command("write", int, bytes)
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Write(Command[None]):
     offset: int
     data: bytes
 
 
 @_command("read_string", int, reply=(bytes,))
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ReadString(Command[bytes]):
     offset: int
 
 
 @_command("locate", int, int, str, reply=(int, int))
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Locate(Command[tuple[int, int]]):
     offset: int
     size: int
@@ -227,7 +245,7 @@ class Locate(Command[tuple[int, int]]):
 
 
 @_command("call", str, list, reply=(list,))
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Call(Command[list[int | float]]):
     name: str
     args: list[int | float]
@@ -240,7 +258,7 @@ class Call(Command[list[int | float]]):
 
 
 @_command("import_response", list)
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ImportResponse(Command[None]):
     results: list[int | float]
 
@@ -249,26 +267,26 @@ class ImportResponse(Command[None]):
 
 
 @_command("import_error", str, str)
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ImportFailed(Command[None]):
     kind: str
     text: str
 
 
 @_command("serialize", reply=(bytes,))
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Serialize(Command[bytes]):
     pass
 
 
 @_command("deserialize", bytes)
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Deserialize(Command[None]):
     data: bytes
 
 
 @_command("output", int, reply=(bytes, bytes))
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TakeOutput(Command[tuple[bytes, bytes]]):
     """Take (and clear) up to ``limit`` bytes of each captured WASI stream."""
 
@@ -276,7 +294,7 @@ class TakeOutput(Command[tuple[bytes, bytes]]):
 
 
 @_command("probe", str, reply=(str,))
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Probe(Command[str]):
     """Diagnostics: ask the worker to try something (e.g. open a file) and report."""
 
@@ -284,7 +302,7 @@ class Probe(Command[str]):
 
 
 @_command("stop")
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Stop(Command[None]):
     pass
 
