@@ -13,10 +13,11 @@ Errors print one line to stderr and exit with status 1 (2 for usage errors).
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,11 @@ def _limits(entry: dict[str, Any]) -> str:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
+    """List imports, exports and memories.
+
+    List a module's imports, exports (with HyperBEAM signatures) and memory limits,
+    without running it.
+    """
     info = describe(_read_module(args.file))
     if args.json:
         print(json.dumps(info, indent=2))
@@ -136,6 +142,12 @@ async def _call(
 
 
 def cmd_call(args: argparse.Namespace) -> int:
+    """Call an export and print its results.
+
+    Start the module in a worker and call EXPORT. Numbers are read by the export's
+    signature (0x... accepted for ints); each --string is written into the instance
+    (write_string) and its pointer passed after the numbers.
+    """
     binary = _read_module(args.file)
 
     async def run() -> int:
@@ -173,6 +185,11 @@ def hexdump(data: bytes, base: int) -> str:
 
 
 def cmd_memory(args: argparse.Namespace) -> int:
+    """Hexdump linear memory.
+
+    Start the module (optionally call an export first) and hexdump LEN bytes of its
+    linear memory at OFFSET.
+    """
     binary = _read_module(args.file)
     offset, length = args.dump
 
@@ -189,6 +206,10 @@ def cmd_memory(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    """The guided demo (what `make demo` runs).
+
+    Start several instances of a bundled module and show memory io, imports and calls.
+    """
     from beamr import demo
 
     anyio.run(demo.main, backend=args.backend)
@@ -208,6 +229,19 @@ def _offset(text: str) -> int:
     return value
 
 
+def _command(sub: Any, run: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
+    """The subcommand ``cmd_NAME`` runs, described by its docstring."""
+    doc = inspect.getdoc(run) or ""
+    summary, _, description = doc.partition("\n\n")
+    command: argparse.ArgumentParser = sub.add_parser(
+        run.__name__.removeprefix("cmd_"),
+        help=summary[0].lower() + summary[1:].rstrip("."),
+        description=" ".join(description.split()),
+    )
+    command.set_defaults(run=run)
+    return command
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="beamr", description="Run and inspect WebAssembly modules in sandboxed workers."
@@ -215,24 +249,11 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--version", action="version", version=f"beamr {beamr.__version__}")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser(
-        "inspect",
-        help="list imports, exports and memories",
-        description="List a module's imports, exports (with HyperBEAM "
-        "signatures) and memory limits, without running it.",
-    )
+    p = _command(sub, cmd_inspect)
     p.add_argument("file", metavar="FILE.wasm")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(run=cmd_inspect)
 
-    p = sub.add_parser(
-        "call",
-        help="call an export and print its results",
-        description="Start the module in a worker and call EXPORT. Numbers "
-        "are read by the export's signature (0x... accepted for ints); each "
-        "--string is written into the instance (write_string) and its pointer "
-        "passed after the numbers.",
-    )
+    p = _command(sub, cmd_call)
     p.add_argument("file", metavar="FILE.wasm")
     p.add_argument("export")
     p.add_argument("args", nargs="*", metavar="ARG")
@@ -245,30 +266,17 @@ def parser() -> argparse.ArgumentParser:
         help="print the NUL-terminated string at the returned pointer",
     )
     p.add_argument("--wasi", action="store_true", help="provide WASI and show its output")
-    p.set_defaults(run=cmd_call)
 
-    p = sub.add_parser(
-        "memory",
-        help="hexdump linear memory",
-        description="Start the module (optionally call an export first) and "
-        "hexdump LEN bytes of its linear memory at OFFSET.",
-    )
+    p = _command(sub, cmd_memory)
     p.add_argument("file", metavar="FILE.wasm")
     p.add_argument(
         "--call", nargs="+", metavar=("EXPORT", "ARG"), help="call EXPORT with ARGs before dumping"
     )
     p.add_argument("--dump", nargs=2, type=_offset, required=True, metavar=("OFFSET", "LEN"))
     p.add_argument("--wasi", action="store_true", help="provide WASI")
-    p.set_defaults(run=cmd_memory)
 
-    p = sub.add_parser(
-        "demo",
-        help="the guided demo (what `make demo` runs)",
-        description="Start several instances of a bundled module and show "
-        "memory io, imports and calls.",
-    )
+    p = _command(sub, cmd_demo)
     p.add_argument("--backend", choices=["asyncio", "trio"], default="asyncio")
-    p.set_defaults(run=cmd_demo)
 
     return top
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from types import TracebackType
 from typing import Any
 
 import anyio
@@ -135,16 +134,11 @@ class Pool:
         self._group.start_soon(self._fill)
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> bool | None:
+    async def __aexit__(self, *exc_info: Any) -> bool | None:
         await self.aclose()
         assert self._group is not None
         self._group.cancel_scope.cancel()  # a start under way in the background
-        return await self._group.__aexit__(exc_type, exc, tb)
+        return await self._group.__aexit__(*exc_info)
 
     async def aclose(self) -> None:
         """Stop the idle instances now, the checked-out ones when they come back."""

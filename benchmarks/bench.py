@@ -27,10 +27,8 @@ import statistics
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -124,23 +122,8 @@ class _Echo:
 SWEEP_SIZES = [16, 256, 4 << 10, 64 << 10, 1 << 20, 16 << 20, 64 << 20]
 
 
-def memory_module(pages: int) -> bytes:
-    """A module that only exports a memory of ``pages`` pages (for the io sweep)."""
-
-    def leb(n: int) -> bytes:
-        out = bytearray()
-        while True:
-            byte, n = n & 0x7F, n >> 7
-            out.append(byte | (0x80 if n else 0))
-            if not n:
-                return bytes(out)
-
-    def section(kind: int, body: bytes) -> bytes:
-        return bytes([kind]) + leb(len(body)) + body
-
-    memory = section(5, b"\x01\x00" + leb(pages))
-    export = section(7, b"\x01" + leb(6) + b"memory" + b"\x02\x00")
-    return b"\0asm\x01\0\0\0" + memory + export
+SWEEP_PAGES = 1025  # wasm_fixtures/sweep_memory.wat: the sweep's target memory
+assert max(SWEEP_SIZES) <= SWEEP_PAGES * 65536
 
 
 class _InProcess:
@@ -148,16 +131,8 @@ class _InProcess:
     its own: the parent never imports wasmtime), kept running so its copies can be
     measured in turns with beamr's."""
 
-    def __init__(self, directory: str, sizes: list[int]) -> None:
-        paths = []
-        for name, binary in (
-            ("edge", _fixture("edge")),
-            ("imports", _fixture("imports")),
-            ("memory", memory_module(max(sizes) // 65536 + 1)),
-        ):
-            path = Path(directory) / f"{name}.wasm"
-            path.write_bytes(binary)
-            paths.append(str(path))
+    def __init__(self) -> None:
+        paths = [str(FIXTURES / f"{name}.wasm") for name in ("edge", "imports", "sweep_memory")]
         self.process = subprocess.Popen(
             [sys.executable, "-m", "benchmarks.baselines", *paths],
             env={"PYTHONPATH": _spawn.worker_root()},
@@ -197,7 +172,7 @@ async def _sweep(sizes: list[int], inproc: _InProcess) -> dict[str, dict[int, li
     samples: dict[str, dict[int, list[float]]] = {
         "read": {}, "write": {}, "in-process read": {}, "in-process write": {}
     }  # fmt: skip
-    async with await beamr.start(memory_module(max(sizes) // 65536 + 1)) as wasm:
+    async with await beamr.start(_fixture("sweep_memory")) as wasm:
         for size in sizes:
             data = bytes(range(256)) * (size // 256) + bytes(size % 256)
             rounds = _sweep_rounds(size)
@@ -217,8 +192,11 @@ async def _sweep(sizes: list[int], inproc: _InProcess) -> dict[str, dict[int, li
     return samples
 
 
+FIXTURES = Path(__file__).resolve().parent.parent / "wasm_fixtures"
+
+
 def _fixture(name: str) -> bytes:
-    return resources.files("beamr").joinpath("demo_modules", f"{name}.wasm").read_bytes()
+    return (FIXTURES / f"{name}.wasm").read_bytes()
 
 
 def _pin(pids: list[int], ours: set[int], theirs: set[int]) -> None:
@@ -456,12 +434,11 @@ async def _thousand(count: int = 1000) -> dict[str, Any]:
 def run(rounds: int, backends: list[str], scale: bool = False) -> dict[str, Any]:
     report: dict[str, Any] = {"rounds": rounds, "cpus": os.cpu_count(), "backends": {}}
     targets: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        inproc = _InProcess(tmp, SWEEP_SIZES)
-        try:
-            _measure_all(report, targets, inproc, rounds, backends, scale)
-        finally:
-            inproc.close()
+    inproc = _InProcess()
+    try:
+        _measure_all(report, targets, inproc, rounds, backends, scale)
+    finally:
+        inproc.close()
     report["targets"] = targets
     return report
 

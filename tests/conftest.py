@@ -5,11 +5,12 @@ from __future__ import annotations
 import glob
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+import beamr
 from beamr import _forkserver
 
 FIXTURES = Path(__file__).resolve().parent.parent / "wasm_fixtures"
@@ -18,6 +19,21 @@ FIXTURES = Path(__file__).resolve().parent.parent / "wasm_fixtures"
 def wasm(name: str) -> bytes:
     """The bytes of ``wasm_fixtures/NAME.wasm``."""
     return (FIXTURES / f"{name}.wasm").read_bytes()
+
+
+def uleb(value: int) -> bytes:
+    """``value`` in unsigned LEB128, as the WebAssembly binary format writes integers."""
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def wasm_section(number: int, body: bytes) -> bytes:
+    """A module section: its number, its length, its bytes."""
+    return bytes([number]) + uleb(len(body)) + body
 
 
 def _children(pid: int) -> set[int]:
@@ -97,3 +113,29 @@ def f32_round(x: float) -> float:
     import struct
 
     return float(struct.unpack("<f", struct.pack("<f", x))[0])
+
+
+@pytest.fixture(params=["spawned", "forked"])
+def start_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Run the test once with spawned workers and once with forked ones: every sandbox
+    and budget guarantee holds whichever way the worker was started."""
+    if request.param == "forked":
+        if not _forkserver.FORK_SUPPORTED:
+            pytest.skip("no fork-server on this platform")
+        monkeypatch.setattr(_forkserver, "METHOD", "fork")
+        yield "forked"
+        _forkserver.FORK_SERVER.shutdown()
+    else:
+        monkeypatch.setattr(_forkserver, "METHOD", "process")
+        yield "spawned"
+
+
+async def record_error(
+    into: list[BaseException], fn: Callable[..., Awaitable[object]], *args: object
+) -> None:
+    """Await ``fn(*args)`` and append the :class:`beamr.BeamrError` it raises to
+    ``into``, for tests that start a doomed call in a task and check its end later."""
+    try:
+        await fn(*args)
+    except beamr.BeamrError as exc:
+        into.append(exc)

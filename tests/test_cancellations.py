@@ -12,7 +12,7 @@ import pytest
 import beamr
 from beamr import io
 
-from .conftest import wasm
+from .conftest import record_error, wasm
 
 pytestmark = pytest.mark.anyio
 
@@ -92,15 +92,8 @@ async def test_stop_during_a_runaway_call() -> None:
     instance = await beamr.start(wasm("ready_spin"), imports=handlers)
     pid = instance.pid
     outcome: list[BaseException] = []
-
-    async def runaway() -> None:
-        try:
-            await beamr.call(instance, "spin", [])
-        except beamr.InstanceClosed as exc:
-            outcome.append(exc)
-
     async with anyio.create_task_group() as tg:
-        tg.start_soon(runaway)
+        tg.start_soon(record_error, outcome, beamr.call, instance, "spin", [])
         await running.wait()  # the wasm is in its endless loop now
         await beamr.stop(instance)
     assert isinstance(outcome[0], beamr.InstanceClosed)

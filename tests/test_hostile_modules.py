@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,28 +15,14 @@ import anyio
 import pytest
 
 import beamr
-from beamr import _forkserver, io
+from beamr import io
 
-from .conftest import child_pids, gone, wasm
+from .conftest import child_pids, gone, uleb, wasm, wasm_section
 
 pytestmark = pytest.mark.anyio
 
 MiB = 1 << 20
 PAGE = 65536
-
-
-@pytest.fixture(params=["spawned", "forked"])
-def start_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """Every guarantee holds whether the worker was spawned or forked."""
-    if request.param == "forked":
-        if not _forkserver.FORK_SUPPORTED:
-            pytest.skip("no fork-server on this platform")
-        monkeypatch.setattr(_forkserver, "METHOD", "fork")
-        yield "forked"
-        _forkserver.FORK_SERVER.shutdown()
-    else:
-        monkeypatch.setattr(_forkserver, "METHOD", "process")
-        yield "spawned"
 
 
 def proc_status(pid: int, task: int | None = None) -> dict[str, str]:
@@ -313,26 +298,15 @@ async def test_an_allocator_of_the_wrong_shape_says_so() -> None:
 def module_with_exports(count: int) -> bytes:
     """One empty function exported under ``count`` names (written byte by byte)."""
 
-    def uleb(n: int) -> bytes:
-        out = bytearray()
-        while True:
-            byte, n = n & 0x7F, n >> 7
-            out.append(byte | (0x80 if n else 0))
-            if not n:
-                return bytes(out)
-
-    def section(number: int, body: bytes) -> bytes:
-        return bytes([number]) + uleb(len(body)) + body
-
     exports = b"".join(
         uleb(len(n)) + n + b"\x00\x00" for n in (f"f{i}".encode() for i in range(count))
     )
     return (
         b"\0asm\x01\0\0\0"
-        + section(1, b"\x01\x60\x00\x00")  # one type: () -> ()
-        + section(3, b"\x01\x00")  # one function of that type
-        + section(7, uleb(count) + exports)
-        + section(10, b"\x01\x02\x00\x0b")  # its body: no locals, end
+        + wasm_section(1, b"\x01\x60\x00\x00")  # one type: () -> ()
+        + wasm_section(3, b"\x01\x00")  # one function of that type
+        + wasm_section(7, uleb(count) + exports)
+        + wasm_section(10, b"\x01\x02\x00\x0b")  # its body: no locals, end
     )
 
 

@@ -161,22 +161,24 @@ async def test_write_string_frees_the_block_when_the_write_fails() -> None:
         assert int.from_bytes(await io.read(instance, 0, 4), "little") == 1
 
 
-async def test_malloc_returning_zero_is_malloc_failed() -> None:
-    async with await beamr.start(wasm("edge")) as instance:  # its malloc always returns 0
-        with pytest.raises(beamr.MallocFailed):
+@pytest.mark.parametrize(
+    ("fixture", "error"),
+    [
+        pytest.param("edge", beamr.MallocFailed, id="malloc-returns-zero"),  # always 0
+        pytest.param("test_print", beamr.ExportNotFound, id="no-malloc"),
+    ],
+)
+async def test_a_missing_or_failing_allocator_is_a_clear_error(
+    fixture: str, error: type[beamr.BeamrError]
+) -> None:
+    async with await beamr.start(wasm(fixture)) as instance:
+        with pytest.raises(error):
             await io.malloc(instance, 16)
-        with pytest.raises(beamr.MallocFailed):
+        with pytest.raises(error):
             await io.write_string(instance, "x")
-
-
-async def test_without_malloc_is_export_not_found() -> None:
-    async with await beamr.start(wasm("test_print")) as instance:
-        with pytest.raises(beamr.ExportNotFound):
-            await io.malloc(instance, 16)
-        with pytest.raises(beamr.ExportNotFound):
-            await io.free(instance, 16)
-        with pytest.raises(beamr.ExportNotFound):
-            await io.write_string(instance, "x")
+        if error is beamr.ExportNotFound:
+            with pytest.raises(error):
+                await io.free(instance, 16)
 
 
 async def test_malloc_and_free_reuse() -> None:

@@ -24,40 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from beamr import protocol as p
 from beamr.connection import Done, ParentConnection
-from beamr.protocol import (
-    COMMANDS,
-    DEFAULT_MAX_FRAME_SIZE,
-    MAX_ID,
-    Call,
-    Command,
-    Deserialize,
-    Error,
-    FrameDecoder,
-    ImportFailed,
-    ImportRequest,
-    ImportResponse,
-    Init,
-    LocalProtocolError,
-    Locate,
-    Ok,
-    Probe,
-    ProtocolError,
-    Read,
-    ReadString,
-    RemoteProtocolError,
-    Reply,
-    Result,
-    Serialize,
-    Size,
-    Stop,
-    TakeOutput,
-    Write,
-    encode_command,
-    encode_reply,
-    parse_command,
-    parse_reply,
-)
 
 # =============================================================================== helpers
 
@@ -88,9 +56,9 @@ def mp_array(*items: bytes) -> bytes:
     return bytes([0x90 + len(items)]) + b"".join(items)
 
 
-def decode_all(data: bytes, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE) -> list[Any]:
+def decode_all(data: bytes, max_frame_size: int = p.DEFAULT_MAX_FRAME_SIZE) -> list[Any]:
     """Every value in ``data``, which must hold whole frames only."""
-    decoder = FrameDecoder(max_frame_size)
+    decoder = p.FrameDecoder(max_frame_size)
     decoder.feed(data)
     values = []
     while (value := decoder.next_frame()) is not None:
@@ -139,8 +107,8 @@ def float_bits(value: float) -> str:
 
 # ============================================================================ strategies
 
-ids = st.integers(0, MAX_ID)
-wire_ints = st.integers(MIN_INT, MAX_ID)  # every int msgpack can carry
+ids = st.integers(0, p.MAX_ID)
+wire_ints = st.integers(MIN_INT, p.MAX_ID)  # every int msgpack can carry
 numbers = st.one_of(wire_ints, st.floats())  # nan and infinities included
 number_lists = st.lists(numbers, max_size=6)
 texts = st.text(max_size=12)
@@ -153,30 +121,30 @@ values = st.recursive(
 )
 
 import_answers = st.one_of(
-    st.builds(ImportResponse, number_lists), st.builds(ImportFailed, texts, texts)
+    st.builds(p.ImportResponse, number_lists), st.builds(p.ImportFailed, texts, texts)
 )
 #: what a parent may send through ParentConnection.send (import answers go elsewhere)
-sendable: st.SearchStrategy[Command[Any]] = st.one_of(
-    st.builds(Init, blobs, st.dictionaries(texts, values, max_size=3)),
-    st.just(Size()),
-    st.builds(Read, wire_ints, wire_ints),
-    st.builds(Write, wire_ints, blobs),
-    st.builds(ReadString, wire_ints),
-    st.builds(Call, texts, number_lists),
-    st.just(Serialize()),
-    st.builds(Deserialize, blobs),
-    st.builds(TakeOutput, wire_ints),
-    st.builds(Probe, texts),
-    st.just(Stop()),
+sendable: st.SearchStrategy[p.Command[Any]] = st.one_of(
+    st.builds(p.Init, blobs, st.dictionaries(texts, values, max_size=3)),
+    st.just(p.Size()),
+    st.builds(p.Read, wire_ints, wire_ints),
+    st.builds(p.Write, wire_ints, blobs),
+    st.builds(p.ReadString, wire_ints),
+    st.builds(p.Call, texts, number_lists),
+    st.just(p.Serialize()),
+    st.builds(p.Deserialize, blobs),
+    st.builds(p.TakeOutput, wire_ints),
+    st.builds(p.Probe, texts),
+    st.just(p.Stop()),
 )
 commands = st.one_of(sendable, import_answers)
 
-final_replies: st.SearchStrategy[Reply] = st.one_of(
-    st.builds(Result, st.lists(values, max_size=4).map(tuple)),
-    st.just(Ok()),
-    st.builds(Error, texts, texts, st.none() | texts, st.none() | st.lists(texts, max_size=2)),
+final_replies: st.SearchStrategy[p.Reply] = st.one_of(
+    st.builds(p.Result, st.lists(values, max_size=4).map(tuple)),
+    st.just(p.Ok()),
+    st.builds(p.Error, texts, texts, st.none() | texts, st.none() | st.lists(texts, max_size=2)),
 )
-import_requests = st.builds(ImportRequest, texts, texts, number_lists, texts)
+import_requests = st.builds(p.ImportRequest, texts, texts, number_lists, texts)
 replies = st.one_of(final_replies, import_requests)
 
 
@@ -184,46 +152,46 @@ replies = st.one_of(final_replies, import_requests)
 
 #: one or more examples of every command, with the fields the documentation puts on the
 #: wire after ``[id, kind]``
-COMMAND_EXAMPLES: list[tuple[Command[Any], list[Any]]] = [
+COMMAND_EXAMPLES: list[tuple[p.Command[Any], list[Any]]] = [
     (
-        Init(b"\x00asm\x01\x00\x00\x00", {"fuel": 10**6, "env": {"A": "b"}, "dirs": []}),
+        p.Init(b"\x00asm\x01\x00\x00\x00", {"fuel": 10**6, "env": {"A": "b"}, "dirs": []}),
         ["init", b"\x00asm\x01\x00\x00\x00", {"fuel": 10**6, "env": {"A": "b"}, "dirs": []}],
     ),
-    (Init(b"", {}), ["init", b"", {}]),
-    (Size(), ["size"]),
-    (Read(0, 0), ["read", 0, 0]),
-    (Read(MAX_ID, 1 << 32), ["read", MAX_ID, 1 << 32]),
-    (Read(-1, MIN_INT), ["read", -1, MIN_INT]),
-    (Write(12, b"\x00\xff" * 300), ["write", 12, b"\x00\xff" * 300]),
-    (Write(0, b""), ["write", 0, b""]),
-    (ReadString(MAX_ID), ["read_string", MAX_ID]),
-    (Locate(0, 0, "read"), ["locate", 0, 0, "read"]),
-    (Locate(MAX_ID, 1 << 40, "write"), ["locate", MAX_ID, 1 << 40, "write"]),
+    (p.Init(b"", {}), ["init", b"", {}]),
+    (p.Size(), ["size"]),
+    (p.Read(0, 0), ["read", 0, 0]),
+    (p.Read(p.MAX_ID, 1 << 32), ["read", p.MAX_ID, 1 << 32]),
+    (p.Read(-1, MIN_INT), ["read", -1, MIN_INT]),
+    (p.Write(12, b"\x00\xff" * 300), ["write", 12, b"\x00\xff" * 300]),
+    (p.Write(0, b""), ["write", 0, b""]),
+    (p.ReadString(p.MAX_ID), ["read_string", p.MAX_ID]),
+    (p.Locate(0, 0, "read"), ["locate", 0, 0, "read"]),
+    (p.Locate(p.MAX_ID, 1 << 40, "write"), ["locate", p.MAX_ID, 1 << 40, "write"]),
     (
-        Call("add", [1, -2, MAX_ID, MIN_INT, 0.5, F32_TENTH, -0.0, math.inf]),
-        ["call", "add", [1, -2, MAX_ID, MIN_INT, 0.5, F32_TENTH, -0.0, math.inf]],
+        p.Call("add", [1, -2, p.MAX_ID, MIN_INT, 0.5, F32_TENTH, -0.0, math.inf]),
+        ["call", "add", [1, -2, p.MAX_ID, MIN_INT, 0.5, F32_TENTH, -0.0, math.inf]],
     ),
-    (Call("", []), ["call", "", []]),
-    (ImportResponse([]), ["import_response", []]),
-    (ImportResponse([F32_TENTH, 1 << 63, -7]), ["import_response", [F32_TENTH, 1 << 63, -7]]),
-    (ImportFailed("trap", "unreachable"), ["import_error", "trap", "unreachable"]),
-    (Serialize(), ["serialize"]),
-    (Deserialize(b"snap\x00shot"), ["deserialize", b"snap\x00shot"]),
-    (Deserialize(b""), ["deserialize", b""]),
-    (TakeOutput(4096), ["output", 4096]),
-    (Probe("open:/etc/hostname"), ["probe", "open:/etc/hostname"]),
-    (Stop(), ["stop"]),
+    (p.Call("", []), ["call", "", []]),
+    (p.ImportResponse([]), ["import_response", []]),
+    (p.ImportResponse([F32_TENTH, 1 << 63, -7]), ["import_response", [F32_TENTH, 1 << 63, -7]]),
+    (p.ImportFailed("trap", "unreachable"), ["import_error", "trap", "unreachable"]),
+    (p.Serialize(), ["serialize"]),
+    (p.Deserialize(b"snap\x00shot"), ["deserialize", b"snap\x00shot"]),
+    (p.Deserialize(b""), ["deserialize", b""]),
+    (p.TakeOutput(4096), ["output", 4096]),
+    (p.Probe("open:/etc/hostname"), ["probe", "open:/etc/hostname"]),
+    (p.Stop(), ["stop"]),
 ]
 
-REPLY_EXAMPLES: list[tuple[Reply, list[Any]]] = [
-    (Result(()), ["execution_result"]),
+REPLY_EXAMPLES: list[tuple[p.Reply, list[Any]]] = [
+    (p.Result(()), ["execution_result"]),
     (
-        Result((1, -1, MAX_ID, MIN_INT, F32_TENTH, b"\x00\x01", "s", None, True, [1, []], {})),
+        p.Result((1, -1, p.MAX_ID, MIN_INT, F32_TENTH, b"\x00\x01", "s", None, True, [1, []], {})),
         [
             "execution_result",
             1,
             -1,
-            MAX_ID,
+            p.MAX_ID,
             MIN_INT,
             F32_TENTH,
             b"\x00\x01",
@@ -234,18 +202,18 @@ REPLY_EXAMPLES: list[tuple[Reply, list[Any]]] = [
             {},
         ],
     ),
-    (Ok(), ["ok"]),
-    (Error("trap", "boom", None), ["error", "trap", "boom", None, None]),
-    (Error("trap", "boom", "E42"), ["error", "trap", "boom", "E42", None]),
+    (p.Ok(), ["ok"]),
+    (p.Error("trap", "boom", None), ["error", "trap", "boom", None, None]),
+    (p.Error("trap", "boom", "E42"), ["error", "trap", "boom", "E42", None]),
     (
-        Error("missing_import", "no", None, ["a.b", "c"]),
+        p.Error("missing_import", "no", None, ["a.b", "c"]),
         ["error", "missing_import", "no", None, ["a.b", "c"]],
     ),
     (
-        ImportRequest("env", "log", [1, 2.5, -3], "(i32 f64 i64) -> ()"),
+        p.ImportRequest("env", "log", [1, 2.5, -3], "(i32 f64 i64) -> ()"),
         ["import", "env", "log", [1, 2.5, -3], "(i32 f64 i64) -> ()"],
     ),
-    (ImportRequest("env", "f", [], ""), ["import", "env", "f", [], ""]),
+    (p.ImportRequest("env", "f", [], ""), ["import", "env", "f", [], ""]),
 ]
 
 
@@ -255,77 +223,77 @@ def _name(example: Any) -> str:
 
 class TestRoundTrip:
     def test_every_command_and_reply_type_has_an_example(self) -> None:
-        assert {type(c) for c, _ in COMMAND_EXAMPLES} == set(COMMANDS.values())
-        assert {type(r) for r, _ in REPLY_EXAMPLES} == set(typing.get_args(Reply))
+        assert {type(c) for c, _ in COMMAND_EXAMPLES} == set(p.COMMANDS.values())
+        assert {type(r) for r, _ in REPLY_EXAMPLES} == set(typing.get_args(p.Reply))
 
     @pytest.mark.parametrize(("command", "wire"), COMMAND_EXAMPLES, ids=_name)
-    def test_command(self, command: Command[Any], wire: list[Any]) -> None:
-        data = encode_command(42, command)
+    def test_command(self, command: p.Command[Any], wire: list[Any]) -> None:
+        data = p.encode_command(42, command)
         value = decode_one(data)
         assert_identical(value, [42, *wire])  # the documented wire form
-        command_id, parsed = parse_command(value)
+        command_id, parsed = p.parse_command(value)
         assert command_id == 42
         assert_identical(parsed, command)
 
     @pytest.mark.parametrize(("reply", "wire"), REPLY_EXAMPLES, ids=_name)
-    def test_reply(self, reply: Reply, wire: list[Any]) -> None:
-        value = decode_one(encode_reply(42, reply))
+    def test_reply(self, reply: p.Reply, wire: list[Any]) -> None:
+        value = decode_one(p.encode_reply(42, reply))
         assert_identical(value, [42, *wire])
-        command_id, parsed = parse_reply(value)
+        command_id, parsed = p.parse_reply(value)
         assert command_id == 42
         assert_identical(parsed, reply)
 
     def test_exact_bytes_of_a_frame(self) -> None:
         # 4-byte big-endian length, then fixarray(4) [7, "read", 1, 2]
-        assert encode_command(7, Read(1, 2)) == bytes.fromhex("00000009") + bytes.fromhex(
+        assert p.encode_command(7, p.Read(1, 2)) == bytes.fromhex("00000009") + bytes.fromhex(
             "94 07 a4 72656164 01 02"
         )
 
-    @pytest.mark.parametrize("command_id", [0, 1, 127, 1 << 32, MAX_ID])
+    @pytest.mark.parametrize("command_id", [0, 1, 127, 1 << 32, p.MAX_ID])
     def test_extreme_ids(self, command_id: int) -> None:
-        assert parse_command(decode_one(encode_command(command_id, Size())))[0] == command_id
-        assert parse_reply(decode_one(encode_reply(command_id, Ok())))[0] == command_id
+        assert p.parse_command(decode_one(p.encode_command(command_id, p.Size())))[0] == command_id
+        assert p.parse_reply(decode_one(p.encode_reply(command_id, p.Ok())))[0] == command_id
 
     def test_f32_exact_value_survives_bit_exactly(self) -> None:
         assert struct.unpack(">f", struct.pack(">f", F32_TENTH))[0] == F32_TENTH
-        _, call = parse_command(decode_one(encode_command(1, Call("f", [F32_TENTH, 0.1]))))
-        assert isinstance(call, Call)
+        _, call = p.parse_command(decode_one(p.encode_command(1, p.Call("f", [F32_TENTH, 0.1]))))
+        assert isinstance(call, p.Call)
         assert [float_bits(a) for a in call.args] == [float_bits(F32_TENTH), float_bits(0.1)]
 
     def test_a_float32_sent_by_the_worker_decodes_exactly(self) -> None:
         body = msgpack.packb([1, "execution_result", F32_TENTH], use_single_float=True)
         assert b"\xca" in body  # really a float32 on the wire
-        _, reply = parse_reply(decode_one(raw_frame(body)))
-        assert isinstance(reply, Result)
+        _, reply = p.parse_reply(decode_one(raw_frame(body)))
+        assert isinstance(reply, p.Result)
         assert float_bits(reply.values[0]) == float_bits(F32_TENTH)
 
     def test_special_floats_keep_their_bits(self) -> None:
         specials = [-0.0, math.inf, -math.inf, math.nan, 5e-324, sys.float_info.max]
-        _, call = parse_command(decode_one(encode_command(1, Call("f", specials))))
-        assert isinstance(call, Call)
+        _, call = p.parse_command(decode_one(p.encode_command(1, p.Call("f", specials))))
+        assert isinstance(call, p.Call)
         assert [float_bits(a) for a in call.args] == [float_bits(s) for s in specials]
 
     def test_ints_stay_ints_and_floats_stay_floats(self) -> None:
-        _, call = parse_command(decode_one(encode_command(1, Call("f", [1, 1.0, 0, 0.0]))))
-        assert isinstance(call, Call)
+        _, call = p.parse_command(decode_one(p.encode_command(1, p.Call("f", [1, 1.0, 0, 0.0]))))
+        assert isinstance(call, p.Call)
         assert [type(a) for a in call.args] == [int, float, int, float]
 
     def test_encoding_something_else_is_a_type_error(self) -> None:
         with pytest.raises(TypeError):
-            encode_command(1, Ok())  # type: ignore[arg-type]
+            p.encode_command(1, p.Ok())  # type: ignore[arg-type]
         with pytest.raises(TypeError):
-            encode_reply(1, Size())  # type: ignore[arg-type]
+            p.encode_reply(1, p.Size())  # type: ignore[arg-type]
 
     @settings(max_examples=100)
     @given(command_id=ids, command=commands)
-    def test_any_command(self, command_id: int, command: Command[Any]) -> None:
-        parsed = parse_command(decode_one(encode_command(command_id, command)))
+    def test_any_command(self, command_id: int, command: p.Command[Any]) -> None:
+        parsed = p.parse_command(decode_one(p.encode_command(command_id, command)))
         assert_identical(parsed, (command_id, command))
 
     @settings(max_examples=100)
     @given(command_id=ids, reply=replies)
-    def test_any_reply(self, command_id: int, reply: Reply) -> None:
-        parsed = parse_reply(decode_one(encode_reply(command_id, reply)))
+    def test_any_reply(self, command_id: int, reply: p.Reply) -> None:
+        parsed = p.parse_reply(decode_one(p.encode_reply(command_id, reply)))
         assert_identical(parsed, (command_id, reply))
 
 
@@ -334,16 +302,16 @@ class TestRoundTrip:
 
 class TestIncrementalDecoding:
     FRAMES = (
-        encode_command(1, Call("run", [1, -2, F32_TENTH, MAX_ID])),
-        encode_command(2, Write(0, bytes(range(256)))),
-        encode_reply(3, Error("trap", "unreachable", None)),
+        p.encode_command(1, p.Call("run", [1, -2, F32_TENTH, p.MAX_ID])),
+        p.encode_command(2, p.Write(0, bytes(range(256)))),
+        p.encode_reply(3, p.Error("trap", "unreachable", None)),
     )
 
     @pytest.mark.parametrize("data", FRAMES, ids=["call", "write", "error"])
     def test_split_at_every_byte_boundary(self, data: bytes) -> None:
         expected = decode_one(data)
         for cut in range(len(data) + 1):
-            decoder = FrameDecoder()
+            decoder = p.FrameDecoder()
             decoder.feed(data[:cut])
             assert decoder.buffered == cut
             if cut < len(data):
@@ -356,7 +324,7 @@ class TestIncrementalDecoding:
 
     def test_one_byte_at_a_time(self) -> None:
         data = b"".join(self.FRAMES)
-        decoder = FrameDecoder()
+        decoder = p.FrameDecoder()
         got = []
         for i in range(len(data)):
             decoder.feed(data[i : i + 1])
@@ -367,7 +335,7 @@ class TestIncrementalDecoding:
         assert_identical([v for _, v in got], [decode_one(f) for f in self.FRAMES])
 
     def test_several_frames_in_one_chunk(self) -> None:
-        decoder = FrameDecoder()
+        decoder = p.FrameDecoder()
         decoder.feed(b"".join(self.FRAMES) + self.FRAMES[0][:7])
         for expected in self.FRAMES:
             assert_identical(decoder.next_frame(), decode_one(expected))
@@ -379,24 +347,24 @@ class TestIncrementalDecoding:
 
     def test_accepts_bytearray_and_memoryview(self) -> None:
         data = self.FRAMES[0]
-        decoder = FrameDecoder()
+        decoder = p.FrameDecoder()
         decoder.feed(bytearray(data[:5]))
         decoder.feed(memoryview(data)[5:])
         assert_identical(decoder.next_frame(), decode_one(data))
 
     def test_frames_spanning_the_buffer_compaction(self) -> None:
         # over 1 MiB consumed with a partial frame behind it: the buffer is compacted
-        frames = [encode_command(i, Write(i, bytes([i]) * 700_000)) for i in range(1, 5)]
+        frames = [p.encode_command(i, p.Write(i, bytes([i]) * 700_000)) for i in range(1, 5)]
         stream = b"".join(frames)
         cut = len(b"".join(frames[:3])) + 10
-        decoder = FrameDecoder()
+        decoder = p.FrameDecoder()
         decoder.feed(stream[:cut])
         for i in (1, 2, 3):
-            assert parse_command(decoder.next_frame()) == (i, Write(i, bytes([i]) * 700_000))
+            assert p.parse_command(decoder.next_frame()) == (i, p.Write(i, bytes([i]) * 700_000))
         assert decoder.next_frame() is None
         assert decoder.buffered == 10
         decoder.feed(stream[cut:])
-        assert parse_command(decoder.next_frame()) == (4, Write(4, bytes([4]) * 700_000))
+        assert p.parse_command(decoder.next_frame()) == (4, p.Write(4, bytes([4]) * 700_000))
         assert decoder.buffered == 0
 
     @settings(max_examples=100)
@@ -414,16 +382,16 @@ class TestIncrementalDecoding:
         self, messages: list[tuple[str, int, Any]], data: st.DataObject
     ) -> None:
         stream = b"".join(
-            encode_command(i, m) if side == "command" else encode_reply(i, m)
+            p.encode_command(i, m) if side == "command" else p.encode_reply(i, m)
             for side, i, m in messages
         )
         cuts = data.draw(st.lists(st.integers(0, len(stream)), max_size=12), label="cuts")
-        decoder = FrameDecoder()
+        decoder = p.FrameDecoder()
         got: list[Any] = []
         for chunk in split(stream, cuts):
             decoder.feed(chunk)
             while (value := decoder.next_frame()) is not None:
-                parse = parse_command if messages[len(got)][0] == "command" else parse_reply
+                parse = p.parse_command if messages[len(got)][0] == "command" else p.parse_reply
                 got.append(parse(value))
         assert_identical(got, [(i, m) for _, i, m in messages])
         assert decoder.buffered == 0
@@ -431,33 +399,33 @@ class TestIncrementalDecoding:
 
 class TestFrameLimits:
     def test_oversized_frame_is_refused_from_its_header_alone(self) -> None:
-        decoder = FrameDecoder(max_frame_size=100)
+        decoder = p.FrameDecoder(max_frame_size=100)
         decoder.feed(struct.pack(">I", 101))
-        with pytest.raises(ProtocolError, match="101"):
+        with pytest.raises(p.ProtocolError, match="101"):
             decoder.next_frame()
 
     def test_header_announcing_4_gib_is_refused_by_default(self) -> None:
-        decoder = FrameDecoder()
+        decoder = p.FrameDecoder()
         decoder.feed(b"\xff\xff\xff\xff")
-        with pytest.raises(ProtocolError):
+        with pytest.raises(p.ProtocolError):
             decoder.next_frame()
 
     def test_frame_of_exactly_the_limit_is_accepted(self) -> None:
-        data = encode_command(1, Deserialize(b"x" * 50))
+        data = p.encode_command(1, p.Deserialize(b"x" * 50))
         size = len(data) - 4
         assert decode_all(data, max_frame_size=size)
-        with pytest.raises(ProtocolError):
+        with pytest.raises(p.ProtocolError):
             decode_all(data, max_frame_size=size - 1)
 
     def test_default_limit_admits_a_2_gib_snapshot(self) -> None:
-        decoder = FrameDecoder()
+        decoder = p.FrameDecoder()
         decoder.feed(struct.pack(">I", (1 << 31) + 64))
         assert decoder.next_frame() is None  # waits for the body instead of refusing
 
     def test_zero_length_frame(self) -> None:
-        decoder = FrameDecoder()
+        decoder = p.FrameDecoder()
         decoder.feed(b"\x00\x00\x00\x00")
-        with pytest.raises(ProtocolError):
+        with pytest.raises(p.ProtocolError):
             decoder.next_frame()
 
     @pytest.mark.parametrize(
@@ -473,17 +441,17 @@ class TestFrameLimits:
         ],
     )
     def test_undecodable_body(self, body: bytes) -> None:
-        decoder = FrameDecoder()
-        decoder.feed(raw_frame(body) + encode_reply(9, Ok()))
-        with pytest.raises(ProtocolError):
+        decoder = p.FrameDecoder()
+        decoder.feed(raw_frame(body) + p.encode_reply(9, p.Ok()))
+        with pytest.raises(p.ProtocolError):
             decoder.next_frame()
 
     def test_a_nil_frame_is_not_mistaken_for_missing_bytes(self) -> None:
-        decoder = FrameDecoder()
-        decoder.feed(raw_frame(NIL) + encode_reply(1, Ok()))
+        decoder = p.FrameDecoder()
+        decoder.feed(raw_frame(NIL) + p.encode_reply(1, p.Ok()))
         try:
             value = decoder.next_frame()
-        except ProtocolError:
+        except p.ProtocolError:
             return  # refusing the frame would be right too
         assert value is not None, f"complete frame swallowed, {decoder.buffered} bytes left"
 
@@ -502,7 +470,7 @@ BAD_ENVELOPES = [
     pytest.param([1], id="id-only"),
     pytest.param(["ok"], id="kind-only"),
     pytest.param([-1, "ok"], id="id-negative"),
-    pytest.param([MAX_ID + 1, "ok"], id="id-too-big"),
+    pytest.param([p.MAX_ID + 1, "ok"], id="id-too-big"),
     pytest.param([True, "ok"], id="id-bool"),
     pytest.param([False, "ok"], id="id-false"),
     pytest.param(["1", "ok"], id="id-str"),
@@ -639,49 +607,49 @@ def _shown(value: Any) -> str:
 
 class TestValidation:
     @pytest.mark.parametrize("value", BAD_ENVELOPES)
-    @pytest.mark.parametrize("parse", [parse_command, parse_reply], ids=["command", "reply"])
+    @pytest.mark.parametrize("parse", [p.parse_command, p.parse_reply], ids=["command", "reply"])
     def test_bad_envelope(self, parse: Callable[[Any], Any], value: Any) -> None:
-        with pytest.raises(ProtocolError):
+        with pytest.raises(p.ProtocolError):
             parse(value)
 
     @pytest.mark.parametrize("value", BAD_COMMANDS, ids=_shown)
     def test_bad_command(self, value: list[Any]) -> None:
-        with pytest.raises(ProtocolError):
-            parse_command(value)
+        with pytest.raises(p.ProtocolError):
+            p.parse_command(value)
 
     @pytest.mark.parametrize("value", BAD_REPLIES, ids=_shown)
     def test_bad_reply(self, value: list[Any]) -> None:
-        with pytest.raises(ProtocolError):
-            parse_reply(value)
+        with pytest.raises(p.ProtocolError):
+            p.parse_reply(value)
 
     @pytest.mark.parametrize(
         ("parse", "value"),
         [
-            (parse_command, [1, "call", "f", [1, True, 2.0]]),
-            (parse_command, [1, "import_response", [0, False]]),
-            (parse_reply, [1, "import", "env", "f", [True], "(i32) -> ()"]),
-            (parse_command, [1, "read", True, 1]),
-            (parse_command, [1, "write", False, b""]),
-            (parse_command, [1, "read_string", True]),
-            (parse_reply, [True, "ok"]),
+            (p.parse_command, [1, "call", "f", [1, True, 2.0]]),
+            (p.parse_command, [1, "import_response", [0, False]]),
+            (p.parse_reply, [1, "import", "env", "f", [True], "(i32) -> ()"]),
+            (p.parse_command, [1, "read", True, 1]),
+            (p.parse_command, [1, "write", False, b""]),
+            (p.parse_command, [1, "read_string", True]),
+            (p.parse_reply, [True, "ok"]),
         ],
         ids=_shown,
     )
     def test_bool_is_not_a_number(self, parse: Callable[[Any], Any], value: Any) -> None:
         """msgpack has a bool type; Python's True is an int, the protocol's is not."""
-        with pytest.raises(ProtocolError):
+        with pytest.raises(p.ProtocolError):
             parse(value)
 
     def test_the_same_values_as_ints_are_accepted(self) -> None:
         # the counterpart of test_bool_is_not_a_number: only the bool type was refused
-        assert parse_command([1, "call", "f", [1, 1, 2.0]]) == (1, Call("f", [1, 1, 2.0]))
-        assert parse_command([1, "read", 1, 1]) == (1, Read(1, 1))
-        assert parse_reply([1, "ok"]) == (1, Ok())
+        assert p.parse_command([1, "call", "f", [1, 1, 2.0]]) == (1, p.Call("f", [1, 1, 2.0]))
+        assert p.parse_command([1, "read", 1, 1]) == (1, p.Read(1, 1))
+        assert p.parse_reply([1, "ok"]) == (1, p.Ok())
 
     def test_execution_result_values_are_untyped(self) -> None:
         # their meaning depends on the command answered, so anything goes
         value = [5, "execution_result", True, None, b"x", [1, "a"], {"k": 1.5}]
-        assert parse_reply(value) == (5, Result((True, None, b"x", [1, "a"], {"k": 1.5})))
+        assert p.parse_reply(value) == (5, p.Result((True, None, b"x", [1, "a"], {"k": 1.5})))
 
 
 # ================================================================================== fuzz
@@ -693,7 +661,7 @@ def drain(data: bytes, max_frame_size: int, cuts: list[int]) -> int:
     Only :class:`ProtocolError` may come out of the module. A decoder error ends the
     stream (it cannot be resynchronised); a message error does not.
     """
-    decoder = FrameDecoder(max_frame_size)
+    decoder = p.FrameDecoder(max_frame_size)
     frames = 0
     for chunk in split(data, cuts):
         decoder.feed(chunk)
@@ -701,7 +669,7 @@ def drain(data: bytes, max_frame_size: int, cuts: list[int]) -> int:
             before = decoder.buffered
             try:
                 value = decoder.next_frame()
-            except ProtocolError:
+            except p.ProtocolError:
                 return frames
             if value is None:
                 break
@@ -713,12 +681,12 @@ def drain(data: bytes, max_frame_size: int, cuts: list[int]) -> int:
 
 def check_parses(value: Any) -> None:
     """Parse ``value`` both ways; whatever is accepted must re-encode to ``value``."""
-    with contextlib.suppress(ProtocolError):
-        command_id, command = parse_command(value)
-        assert_identical(decode_one(encode_command(command_id, command)), value)
-    with contextlib.suppress(ProtocolError):
-        command_id, reply = parse_reply(value)
-        assert_identical(decode_one(encode_reply(command_id, reply)), value)
+    with contextlib.suppress(p.ProtocolError):
+        command_id, command = p.parse_command(value)
+        assert_identical(decode_one(p.encode_command(command_id, command)), value)
+    with contextlib.suppress(p.ProtocolError):
+        command_id, reply = p.parse_reply(value)
+        assert_identical(decode_one(p.encode_reply(command_id, reply)), value)
 
 
 @st.composite
@@ -727,8 +695,8 @@ def mutated_streams(draw: st.DrawFn) -> bytes:
     parts = draw(
         st.lists(
             st.one_of(
-                st.tuples(ids, commands).map(lambda m: encode_command(*m)),
-                st.tuples(ids, replies).map(lambda m: encode_reply(*m)),
+                st.tuples(ids, commands).map(lambda m: p.encode_command(*m)),
+                st.tuples(ids, replies).map(lambda m: p.encode_reply(*m)),
             ),
             min_size=1,
             max_size=4,
@@ -772,7 +740,7 @@ class TestFuzz:
     @settings(max_examples=200, deadline=None)
     @given(
         data=st.one_of(st.binary(max_size=300), random_frames, mutated_streams()),
-        max_frame_size=st.sampled_from([16, 64, 1024, DEFAULT_MAX_FRAME_SIZE]),
+        max_frame_size=st.sampled_from([16, 64, 1024, p.DEFAULT_MAX_FRAME_SIZE]),
         cuts=st.lists(st.integers(0, 400), max_size=6),
     )
     def test_bytes_never_raise_anything_but_protocol_error(
@@ -796,14 +764,18 @@ class TestDeeplyNestedFrames:
     @pytest.mark.parametrize(
         ("parse", "body"),
         [
-            pytest.param(parse_command, mp_array(DEEP), id="whole-message"),
-            pytest.param(parse_reply, mp_array(DEEP, mp("ok")), id="id"),
-            pytest.param(parse_command, mp_array(mp(1), DEEP), id="kind"),
-            pytest.param(parse_command, mp_array(mp(1), mp("call"), mp("f"), DEEP), id="args"),
-            pytest.param(parse_command, mp_array(mp(1), mp("import_response"), DEEP), id="results"),
-            pytest.param(parse_reply, mp_array(mp(1), mp("error"), DEEP, mp("t"), NIL), id="error"),
+            pytest.param(p.parse_command, mp_array(DEEP), id="whole-message"),
+            pytest.param(p.parse_reply, mp_array(DEEP, mp("ok")), id="id"),
+            pytest.param(p.parse_command, mp_array(mp(1), DEEP), id="kind"),
+            pytest.param(p.parse_command, mp_array(mp(1), mp("call"), mp("f"), DEEP), id="args"),
             pytest.param(
-                parse_reply,
+                p.parse_command, mp_array(mp(1), mp("import_response"), DEEP), id="results"
+            ),
+            pytest.param(
+                p.parse_reply, mp_array(mp(1), mp("error"), DEEP, mp("t"), NIL), id="error"
+            ),
+            pytest.param(
+                p.parse_reply,
                 mp_array(mp(1), mp("import"), mp("m"), mp("n"), DEEP, mp("s")),
                 id="import-args",
             ),
@@ -811,14 +783,14 @@ class TestDeeplyNestedFrames:
     )
     def test_parse_raises_protocol_error(self, parse: Callable[[Any], Any], body: bytes) -> None:
         value = decode_one(raw_frame(body))  # msgpack itself accepts the frame
-        with pytest.raises(ProtocolError):
+        with pytest.raises(p.ProtocolError):
             parse(value)
 
     def test_parent_connection_breaks(self) -> None:
         conn = ParentConnection()
-        conn.send(Size())
+        conn.send(p.Size())
         conn.receive_data(raw_frame(mp_array(mp(1), mp("error"), DEEP, mp("t"), NIL)))
-        with pytest.raises(ProtocolError):
+        with pytest.raises(p.ProtocolError):
             conn.next_event()
         assert conn.broken is not None
 
@@ -826,32 +798,32 @@ class TestDeeplyNestedFrames:
 # ===================================================================== parent connection
 
 
-def sent(data: bytes) -> tuple[int, Command[Any]]:
+def sent(data: bytes) -> tuple[int, p.Command[Any]]:
     """What the worker reads from one frame the parent sent."""
-    return parse_command(decode_one(data))
+    return p.parse_command(decode_one(data))
 
 
-def worker_says(conn: ParentConnection, command_id: int, reply: Reply) -> Any:
-    conn.receive_data(encode_reply(command_id, reply))
+def worker_says(conn: ParentConnection, command_id: int, reply: p.Reply) -> Any:
+    conn.receive_data(p.encode_reply(command_id, reply))
     return conn.next_event()
 
 
 def assert_broken(conn: ParentConnection) -> None:
-    assert isinstance(conn.broken, ProtocolError)
-    with pytest.raises(ProtocolError, match="broken"):
+    assert isinstance(conn.broken, p.ProtocolError)
+    with pytest.raises(p.ProtocolError, match="broken"):
         conn.next_event()
-    with pytest.raises(ProtocolError, match="broken"):
-        conn.send(Size())
-    with pytest.raises(ProtocolError, match="broken"):
-        conn.answer_import(ImportResponse([]))
+    with pytest.raises(p.ProtocolError, match="broken"):
+        conn.send(p.Size())
+    with pytest.raises(p.ProtocolError, match="broken"):
+        conn.answer_import(p.ImportResponse([]))
 
 
 def call_awaiting_import(conn: ParentConnection) -> int:
     """Send a call and let the worker ask for an import; the call's id."""
-    pending, _ = conn.send(Call("outer", [1]))
-    owner, request = worker_says(conn, pending.command_id, ImportRequest("env", "f", [2], "s"))
+    pending, _ = conn.send(p.Call("outer", [1]))
+    owner, request = worker_says(conn, pending.command_id, p.ImportRequest("env", "f", [2], "s"))
     assert owner is pending
-    assert isinstance(request, ImportRequest)
+    assert isinstance(request, p.ImportRequest)
     command_id: int = pending.command_id
     return command_id
 
@@ -859,20 +831,20 @@ def call_awaiting_import(conn: ParentConnection) -> int:
 class TestParentConnection:
     def test_a_command_and_its_reply(self) -> None:
         conn = ParentConnection()
-        pending, data = conn.send(Read(8, 4))
-        assert sent(data) == (pending.command_id, Read(8, 4))
-        assert pending.command == Read(8, 4)
+        pending, data = conn.send(p.Read(8, 4))
+        assert sent(data) == (pending.command_id, p.Read(8, 4))
+        assert pending.command == p.Read(8, 4)
         assert conn.stack == [pending]
         assert conn.next_event() is None  # nothing received yet
-        reply = Result((b"\x01\x02\x03\x04",))
+        reply = p.Result((b"\x01\x02\x03\x04",))
         assert worker_says(conn, pending.command_id, reply) == (pending, Done(b"\x01\x02\x03\x04"))
         assert conn.stack == []
         assert conn.broken is None
 
     def test_a_reply_in_pieces(self) -> None:
         conn = ParentConnection()
-        pending, _ = conn.send(Size())
-        data = encode_reply(pending.command_id, Result((65536,)))
+        pending, _ = conn.send(p.Size())
+        data = p.encode_reply(pending.command_id, p.Result((65536,)))
         for i in range(len(data) - 1):
             conn.receive_data(data[i : i + 1])
             assert conn.next_event() is None
@@ -883,169 +855,169 @@ class TestParentConnection:
         conn = ParentConnection()
         seen = []
         for command, reply in (
-            (Size(), Result((0,))),
-            (Read(0, 1), Result((b"x",))),
-            (Call("f", []), Result(([],))),
-            (Stop(), Ok()),
+            (p.Size(), p.Result((0,))),
+            (p.Read(0, 1), p.Result((b"x",))),
+            (p.Call("f", []), p.Result(([],))),
+            (p.Stop(), p.Ok()),
         ):
             pending, data = conn.send(command)
             assert sent(data)[0] == pending.command_id
             seen.append(pending.command_id)
             worker_says(conn, pending.command_id, reply)
         outer = call_awaiting_import(conn)
-        nested, _ = conn.send(Size())
+        nested, _ = conn.send(p.Size())
         seen += [outer, nested.command_id]
         assert seen == sorted(set(seen))
 
     def test_reply_with_the_wrong_id_breaks_the_connection(self) -> None:
         conn = ParentConnection()
-        pending, _ = conn.send(Size())
-        with pytest.raises(ProtocolError):
-            worker_says(conn, pending.command_id + 1, Ok())
+        pending, _ = conn.send(p.Size())
+        with pytest.raises(p.ProtocolError):
+            worker_says(conn, pending.command_id + 1, p.Ok())
         assert_broken(conn)
 
     def test_late_reply_for_an_answered_command(self) -> None:
         conn = ParentConnection()
-        first, _ = conn.send(Size())
-        worker_says(conn, first.command_id, Result((1,)))
-        conn.send(Size())
-        with pytest.raises(ProtocolError):
-            worker_says(conn, first.command_id, Result((1,)))
+        first, _ = conn.send(p.Size())
+        worker_says(conn, first.command_id, p.Result((1,)))
+        conn.send(p.Size())
+        with pytest.raises(p.ProtocolError):
+            worker_says(conn, first.command_id, p.Result((1,)))
         assert_broken(conn)
 
     def test_unsolicited_reply(self) -> None:
         conn = ParentConnection()
-        with pytest.raises(ProtocolError, match="unsolicited"):
-            worker_says(conn, 1, Ok())
+        with pytest.raises(p.ProtocolError, match="unsolicited"):
+            worker_says(conn, 1, p.Ok())
         assert_broken(conn)
 
     def test_malformed_frame_breaks_the_connection(self) -> None:
         conn = ParentConnection()
-        conn.send(Size())
+        conn.send(p.Size())
         conn.receive_data(frame([1, "ok", "extra"]))
-        with pytest.raises(ProtocolError):
+        with pytest.raises(p.ProtocolError):
             conn.next_event()
         assert_broken(conn)
 
     def test_oversized_frame_breaks_the_connection(self) -> None:
         conn = ParentConnection(max_frame_size=32)
-        pending, _ = conn.send(Serialize())
-        conn.receive_data(encode_reply(pending.command_id, Result((b"s" * 64,)))[:4])
-        with pytest.raises(ProtocolError):
+        pending, _ = conn.send(p.Serialize())
+        conn.receive_data(p.encode_reply(pending.command_id, p.Result((b"s" * 64,)))[:4])
+        with pytest.raises(p.ProtocolError):
             conn.next_event()
         assert_broken(conn)
 
     def test_nil_frame_breaks_the_connection(self) -> None:
         conn = ParentConnection()
-        pending, _ = conn.send(Size())
-        conn.receive_data(raw_frame(NIL) + encode_reply(pending.command_id, Ok()))
-        with pytest.raises(ProtocolError):
+        pending, _ = conn.send(p.Size())
+        conn.receive_data(raw_frame(NIL) + p.encode_reply(pending.command_id, p.Ok()))
+        with pytest.raises(p.ProtocolError):
             conn.next_event()
         assert conn.broken is not None
 
     def test_import_request_pops_nothing_and_marks_the_call(self) -> None:
         conn = ParentConnection()
-        pending, _ = conn.send(Call("f", [1]))
-        request = ImportRequest("env", "g", [1, 2.5], "(i32 f64) -> i32")
+        pending, _ = conn.send(p.Call("f", [1]))
+        request = p.ImportRequest("env", "g", [1, 2.5], "(i32 f64) -> i32")
         assert worker_says(conn, pending.command_id, request) == (pending, request)
         assert conn.stack == [pending]
         assert pending.awaiting_import
-        data = conn.answer_import(ImportResponse([7]))
-        assert sent(data) == (pending.command_id, ImportResponse([7]))
+        data = conn.answer_import(p.ImportResponse([7]))
+        assert sent(data) == (pending.command_id, p.ImportResponse([7]))
         assert not pending.awaiting_import
         # the call may import again, then finish
         worker_says(conn, pending.command_id, request)
-        assert sent(conn.answer_import(ImportFailed("trap", "no"))) == (
+        assert sent(conn.answer_import(p.ImportFailed("trap", "no"))) == (
             pending.command_id,
-            ImportFailed("trap", "no"),
+            p.ImportFailed("trap", "no"),
         )
-        assert worker_says(conn, pending.command_id, Result(([3],))) == (pending, Done([3]))
+        assert worker_says(conn, pending.command_id, p.Result(([3],))) == (pending, Done([3]))
         assert conn.stack == []
 
     def test_answer_import_without_an_outstanding_import(self) -> None:
         conn = ParentConnection()
-        with pytest.raises(ProtocolError):
-            conn.answer_import(ImportResponse([]))
-        pending, _ = conn.send(Call("f", []))
-        with pytest.raises(ProtocolError):
-            conn.answer_import(ImportResponse([]))
-        worker_says(conn, pending.command_id, ImportRequest("env", "g", [], "s"))
-        conn.answer_import(ImportResponse([]))
-        with pytest.raises(ProtocolError):  # already answered
-            conn.answer_import(ImportFailed("k", "t"))
+        with pytest.raises(p.ProtocolError):
+            conn.answer_import(p.ImportResponse([]))
+        pending, _ = conn.send(p.Call("f", []))
+        with pytest.raises(p.ProtocolError):
+            conn.answer_import(p.ImportResponse([]))
+        worker_says(conn, pending.command_id, p.ImportRequest("env", "g", [], "s"))
+        conn.answer_import(p.ImportResponse([]))
+        with pytest.raises(p.ProtocolError):  # already answered
+            conn.answer_import(p.ImportFailed("k", "t"))
         assert conn.broken is None  # a local mistake, not a corrupt stream
 
     def test_import_answers_are_not_sent_as_commands(self) -> None:
         conn = ParentConnection()
         call_awaiting_import(conn)
-        for answer in (ImportResponse([]), ImportFailed("k", "t")):
-            with pytest.raises(LocalProtocolError):
+        for answer in (p.ImportResponse([]), p.ImportFailed("k", "t")):
+            with pytest.raises(p.LocalProtocolError):
                 conn.send(answer)
         assert conn.depth == 1
 
     def test_second_command_while_one_is_in_flight(self) -> None:
         conn = ParentConnection()
-        pending, _ = conn.send(Call("f", []))
-        with pytest.raises(LocalProtocolError, match="in flight"):
-            conn.send(Size())
+        pending, _ = conn.send(p.Call("f", []))
+        with pytest.raises(p.LocalProtocolError, match="in flight"):
+            conn.send(p.Size())
         assert conn.stack == [pending]
         assert conn.broken is None  # our mistake: the worker is fine
-        assert worker_says(conn, pending.command_id, Result(([],))) == (pending, Done([]))
+        assert worker_says(conn, pending.command_id, p.Result(([],))) == (pending, Done([]))
 
     def test_nested_command_while_awaiting_an_import(self) -> None:
         conn = ParentConnection()
         outer = call_awaiting_import(conn)
-        nested, data = conn.send(Read(0, 2))
-        assert sent(data) == (nested.command_id, Read(0, 2))
-        assert [p.command_id for p in conn.stack] == [outer, nested.command_id]
+        nested, data = conn.send(p.Read(0, 2))
+        assert sent(data) == (nested.command_id, p.Read(0, 2))
+        assert [q.command_id for q in conn.stack] == [outer, nested.command_id]
         assert conn.stack[0].awaiting_import
         assert not nested.awaiting_import
         # the nested command's reply comes first; then the outer call still waits
-        assert worker_says(conn, nested.command_id, Result((b"ab",))) == (nested, Done(b"ab"))
-        assert [p.command_id for p in conn.stack] == [outer]
+        assert worker_says(conn, nested.command_id, p.Result((b"ab",))) == (nested, Done(b"ab"))
+        assert [q.command_id for q in conn.stack] == [outer]
         assert conn.stack[0].awaiting_import
-        assert sent(conn.answer_import(ImportResponse([1])))[0] == outer
-        assert worker_says(conn, outer, Result(([0],)))[0].command_id == outer
+        assert sent(conn.answer_import(p.ImportResponse([1])))[0] == outer
+        assert worker_says(conn, outer, p.Result(([0],)))[0].command_id == outer
         assert conn.stack == []
 
     def test_nested_call_may_import_in_turn(self) -> None:
         conn = ParentConnection()
         outer = call_awaiting_import(conn)
         inner = call_awaiting_import(conn)
-        assert [p.command_id for p in conn.stack] == [outer, inner]
+        assert [q.command_id for q in conn.stack] == [outer, inner]
         # the answer goes to the innermost call
-        assert sent(conn.answer_import(ImportResponse([5])))[0] == inner
-        worker_says(conn, inner, Result(([],)))
-        assert sent(conn.answer_import(ImportResponse([6])))[0] == outer
+        assert sent(conn.answer_import(p.ImportResponse([5])))[0] == inner
+        worker_says(conn, inner, p.Result(([],)))
+        assert sent(conn.answer_import(p.ImportResponse([6])))[0] == outer
 
     def test_reply_for_the_outer_command_while_the_nested_one_is_pending(self) -> None:
         conn = ParentConnection()
         outer = call_awaiting_import(conn)
-        conn.send(Size())
-        with pytest.raises(ProtocolError):
-            worker_says(conn, outer, Result((1,)))
+        conn.send(p.Size())
+        with pytest.raises(p.ProtocolError):
+            worker_says(conn, outer, p.Result((1,)))
         assert_broken(conn)
 
     def test_reply_while_an_import_answer_is_outstanding(self) -> None:
         conn = ParentConnection()
         outer = call_awaiting_import(conn)
-        with pytest.raises(ProtocolError, match="outstanding"):
-            worker_says(conn, outer, Result((1,)))
+        with pytest.raises(p.ProtocolError, match="outstanding"):
+            worker_says(conn, outer, p.Result((1,)))
         assert_broken(conn)
 
     def test_import_request_for_a_command_that_is_not_a_call(self) -> None:
         conn = ParentConnection()
-        pending, _ = conn.send(Read(0, 1))
-        with pytest.raises(RemoteProtocolError, match="import request during read"):
-            worker_says(conn, pending.command_id, ImportRequest("env", "f", [], "s"))
+        pending, _ = conn.send(p.Read(0, 1))
+        with pytest.raises(p.RemoteProtocolError, match="import request during read"):
+            worker_says(conn, pending.command_id, p.ImportRequest("env", "f", [], "s"))
         assert_broken(conn)
 
     def test_import_request_with_the_wrong_id(self) -> None:
         conn = ParentConnection()
         outer = call_awaiting_import(conn)
-        conn.send(Call("inner", []))  # now the innermost: imports must carry its id
-        with pytest.raises(ProtocolError):
-            worker_says(conn, outer, ImportRequest("env", "f", [], "s"))
+        conn.send(p.Call("inner", []))  # now the innermost: imports must carry its id
+        with pytest.raises(p.ProtocolError):
+            worker_says(conn, outer, p.ImportRequest("env", "f", [], "s"))
         assert_broken(conn)
 
 
@@ -1056,60 +1028,60 @@ class TestRepliesCheckedAgainstTheirCommand:
     @pytest.mark.parametrize(
         ("command", "reply"),
         [
-            (Size(), Ok()),
-            (Size(), Result(())),
-            (Size(), Result(("65536",))),
-            (Size(), Result((-1,))),
-            (Size(), Result((1, 2))),
-            (Read(0, 1), Result((1,))),
-            (Write(0, b"x"), Result((None,))),
-            (Locate(0, 1, "read"), Result((1,))),
-            (Locate(0, 1, "read"), Result((1, -2))),
-            (Call("f", []), Result((1,))),
-            (Call("f", []), Result(([True],))),
-            (Call("f", []), Ok()),
-            (TakeOutput(), Result((b"o",))),
-            (Probe("pid"), Result((1,))),
-            (Init(b"\0asm", {}), Result(([], [["func", "f"]]))),
-            (Stop(), Result(())),
+            (p.Size(), p.Ok()),
+            (p.Size(), p.Result(())),
+            (p.Size(), p.Result(("65536",))),
+            (p.Size(), p.Result((-1,))),
+            (p.Size(), p.Result((1, 2))),
+            (p.Read(0, 1), p.Result((1,))),
+            (p.Write(0, b"x"), p.Result((None,))),
+            (p.Locate(0, 1, "read"), p.Result((1,))),
+            (p.Locate(0, 1, "read"), p.Result((1, -2))),
+            (p.Call("f", []), p.Result((1,))),
+            (p.Call("f", []), p.Result(([True],))),
+            (p.Call("f", []), p.Ok()),
+            (p.TakeOutput(), p.Result((b"o",))),
+            (p.Probe("pid"), p.Result((1,))),
+            (p.Init(b"\0asm", {}), p.Result(([], [["func", "f"]]))),
+            (p.Stop(), p.Result(())),
         ],
         ids=repr,
     )
     def test_a_reply_of_the_wrong_shape_breaks_the_connection(
-        self, command: Command[Any], reply: Reply
+        self, command: p.Command[Any], reply: p.Reply
     ) -> None:
         conn = ParentConnection()
         pending, _ = conn.send(command)
-        with pytest.raises(RemoteProtocolError):
+        with pytest.raises(p.RemoteProtocolError):
             worker_says(conn, pending.command_id, reply)
-        assert isinstance(conn.broken, RemoteProtocolError)
-        with pytest.raises(LocalProtocolError, match="broken"):
-            conn.send(Size())
+        assert isinstance(conn.broken, p.RemoteProtocolError)
+        with pytest.raises(p.LocalProtocolError, match="broken"):
+            conn.send(p.Size())
 
     @pytest.mark.parametrize(
         ("command", "reply", "value"),
         [
-            (Size(), Result((65536,)), 65536),
-            (Write(0, b"x"), Ok(), None),
-            (Locate(4, 1, "write"), Result((1 << 40, 65536)), (1 << 40, 65536)),
-            (Call("f", [1]), Result(([1, 2.5],)), [1, 2.5]),
-            (TakeOutput(), Result((b"o", b"e")), (b"o", b"e")),
-            (Init(b"\0asm", {}), Result(([["m", "n", "()"]], [])), ((("m", "n", "()"),), ())),
+            (p.Size(), p.Result((65536,)), 65536),
+            (p.Write(0, b"x"), p.Ok(), None),
+            (p.Locate(4, 1, "write"), p.Result((1 << 40, 65536)), (1 << 40, 65536)),
+            (p.Call("f", [1]), p.Result(([1, 2.5],)), [1, 2.5]),
+            (p.TakeOutput(), p.Result((b"o", b"e")), (b"o", b"e")),
+            (p.Init(b"\0asm", {}), p.Result(([["m", "n", "()"]], [])), ((("m", "n", "()"),), ())),
         ],
         ids=repr,
     )
     def test_a_reply_of_the_right_shape_gives_a_typed_value(
-        self, command: Command[Any], reply: Reply, value: Any
+        self, command: p.Command[Any], reply: p.Reply, value: Any
     ) -> None:
         conn = ParentConnection()
         pending, _ = conn.send(command)
         assert worker_says(conn, pending.command_id, reply) == (pending, Done(value))
 
     def test_an_error_reply_fits_every_command(self) -> None:
-        for command in (Size(), Write(0, b""), Call("f", [])):
+        for command in (p.Size(), p.Write(0, b""), p.Call("f", [])):
             conn = ParentConnection()
             pending, _ = conn.send(command)
-            error = Error("trap", "t", "unreachable", None)
+            error = p.Error("trap", "t", "unreachable", None)
             assert worker_says(conn, pending.command_id, error) == (pending, error)
 
 
@@ -1118,32 +1090,32 @@ class TestCancellation:
         conn = ParentConnection()
         call = call_awaiting_import(conn)
         abandoned = conn.abandon(0)
-        assert [p.command_id for p in abandoned] == [call]
+        assert [q.command_id for q in abandoned] == [call]
         assert abandoned[0].abandoned
         assert conn.needs_recovery(0)
         data = conn.recovery_step(0)
         assert data is not None
         command_id, answer = sent(data)
         assert command_id == call
-        assert isinstance(answer, ImportFailed)
+        assert isinstance(answer, p.ImportFailed)
         assert answer.kind == "cancelled"
         assert not conn.stack[0].awaiting_import
         assert conn.recovery_step(0) is None  # nothing to send: wait for the reply
         assert conn.needs_recovery(0)
-        owner, reply = worker_says(conn, call, Error("trap", "cancelled", None))
+        owner, reply = worker_says(conn, call, p.Error("trap", "cancelled", None))
         assert owner.abandoned
-        assert reply == Error("trap", "cancelled", None)
+        assert reply == p.Error("trap", "cancelled", None)
         assert not conn.needs_recovery(0)
         assert conn.stack == []
         assert conn.broken is None
 
     def test_abandoned_command_not_in_an_import_only_needs_its_reply(self) -> None:
         conn = ParentConnection()
-        pending, _ = conn.send(Call("spin", []))
+        pending, _ = conn.send(p.Call("spin", []))
         conn.abandon(0)
         assert pending.abandoned
         assert conn.recovery_step(0) is None
-        worker_says(conn, pending.command_id, Error("interrupted", "stopped", None))
+        worker_says(conn, pending.command_id, p.Error("interrupted", "stopped", None))
         assert not conn.needs_recovery(0)
 
     def test_draining_nested_calls_down_to_the_depth(self) -> None:
@@ -1152,8 +1124,8 @@ class TestCancellation:
         middle = call_awaiting_import(conn)
         inner = call_awaiting_import(conn)
         abandoned = conn.abandon(1)  # the caller at depth 1 gave up; outer stays
-        assert [p.command_id for p in abandoned] == [middle, inner]
-        assert [p.abandoned for p in conn.stack] == [False, True, True]
+        assert [q.command_id for q in abandoned] == [middle, inner]
+        assert [q.abandoned for q in conn.stack] == [False, True, True]
         drained = []
         for _ in range(10):  # bounded: the drain takes four steps
             if not conn.needs_recovery(1):
@@ -1162,29 +1134,29 @@ class TestCancellation:
             if data is not None:
                 command_id, answer = sent(data)
                 assert command_id == conn.stack[-1].command_id
-                assert isinstance(answer, ImportFailed)
+                assert isinstance(answer, p.ImportFailed)
                 assert answer.kind == "cancelled"
             else:
                 top = conn.stack[-1].command_id
-                owner, _ = worker_says(conn, top, Error("trap", "cancelled", None))
+                owner, _ = worker_says(conn, top, p.Error("trap", "cancelled", None))
                 drained.append(owner.command_id)
         assert drained == [inner, middle]
-        assert [p.command_id for p in conn.stack] == [outer]
+        assert [q.command_id for q in conn.stack] == [outer]
         assert conn.stack[0].awaiting_import  # untouched: its caller is still there
         assert conn.recovery_step(1) is None
         # and the outer import can be answered normally
-        assert sent(conn.answer_import(ImportResponse([1])))[0] == outer
+        assert sent(conn.answer_import(p.ImportResponse([1])))[0] == outer
 
     def test_recovery_answers_an_import_made_while_draining(self) -> None:
         conn = ParentConnection()
-        pending, _ = conn.send(Call("f", []))
+        pending, _ = conn.send(p.Call("f", []))
         conn.abandon(0)
-        worker_says(conn, pending.command_id, ImportRequest("env", "late", [], "s"))
+        worker_says(conn, pending.command_id, p.ImportRequest("env", "late", [], "s"))
         data = conn.recovery_step(0)
         assert data is not None
         assert sent(data) == (
             pending.command_id,
-            ImportFailed("cancelled", "the caller was cancelled"),
+            p.ImportFailed("cancelled", "the caller was cancelled"),
         )
 
     def test_nothing_to_recover(self) -> None:
@@ -1205,7 +1177,7 @@ class TestCancellation:
 @dataclasses.dataclass
 class WorkerFrame:
     command_id: int
-    command: Command[Any]
+    command: p.Command[Any]
     #: inside an import, waiting for the parent's answer
     suspended: bool = False
 
@@ -1214,17 +1186,17 @@ class SimulatedWorker:
     """The worker's side of the exchange, reduced to what the protocol requires of it."""
 
     def __init__(self) -> None:
-        self.decoder = FrameDecoder()
+        self.decoder = p.FrameDecoder()
         self.stack: list[WorkerFrame] = []
-        self.received: list[tuple[int, Command[Any]]] = []
+        self.received: list[tuple[int, p.Command[Any]]] = []
         self.last_id = -1
 
     def receive(self, data: bytes) -> None:
         self.decoder.feed(data)
         while (value := self.decoder.next_frame()) is not None:
-            command_id, command = parse_command(value)
+            command_id, command = p.parse_command(value)
             self.received.append((command_id, command))
-            if isinstance(command, ImportResponse | ImportFailed):
+            if isinstance(command, p.ImportResponse | p.ImportFailed):
                 assert self.stack, "import answer while no call runs"
                 assert self.stack[-1].command_id == command_id
                 assert self.stack[-1].suspended
@@ -1235,47 +1207,47 @@ class SimulatedWorker:
                 self.last_id = command_id
                 self.stack.append(WorkerFrame(command_id, command))
 
-    def reply(self, reply: Reply) -> bytes:
+    def reply(self, reply: p.Reply) -> bytes:
         top = self.stack[-1]
         assert not top.suspended
-        if isinstance(reply, ImportRequest):
-            assert isinstance(top.command, Call)
+        if isinstance(reply, p.ImportRequest):
+            assert isinstance(top.command, p.Call)
             top.suspended = True
         else:
             self.stack.pop()
-        return encode_reply(top.command_id, reply)
+        return p.encode_reply(top.command_id, reply)
 
 
 #: cheap to draw, so that runs are long and stacks deep
-small_calls = st.builds(Call, st.sampled_from(["f", "g"]), st.lists(wire_ints, max_size=2))
+small_calls = st.builds(p.Call, st.sampled_from(["f", "g"]), st.lists(wire_ints, max_size=2))
 
 _entry = st.lists(texts, min_size=3, max_size=3)
 #: a final reply of the shape each command expects
-_RIGHT_SHAPE: dict[type[Command[Any]], st.SearchStrategy[Reply]] = {
-    Init: st.builds(
-        lambda i, e: Result((i, e)), st.lists(_entry, max_size=2), st.lists(_entry, max_size=2)
+_RIGHT_SHAPE: dict[type[p.Command[Any]], st.SearchStrategy[p.Reply]] = {
+    p.Init: st.builds(
+        lambda i, e: p.Result((i, e)), st.lists(_entry, max_size=2), st.lists(_entry, max_size=2)
     ),
-    Size: st.integers(0, MAX_ID).map(lambda n: Result((n,))),
-    Read: blobs.map(lambda b: Result((b,))),
-    ReadString: blobs.map(lambda b: Result((b,))),
-    Serialize: blobs.map(lambda b: Result((b,))),
-    Locate: st.tuples(st.integers(0, MAX_ID), st.integers(0, MAX_ID)).map(Result),
-    Call: number_lists.map(lambda n: Result((n,))),
-    TakeOutput: st.tuples(blobs, blobs).map(Result),
-    Probe: texts.map(lambda t: Result((t,))),
-    Write: st.just(Ok()),
-    Deserialize: st.just(Ok()),
-    Stop: st.just(Ok()),
+    p.Size: st.integers(0, p.MAX_ID).map(lambda n: p.Result((n,))),
+    p.Read: blobs.map(lambda b: p.Result((b,))),
+    p.ReadString: blobs.map(lambda b: p.Result((b,))),
+    p.Serialize: blobs.map(lambda b: p.Result((b,))),
+    p.Locate: st.tuples(st.integers(0, p.MAX_ID), st.integers(0, p.MAX_ID)).map(p.Result),
+    p.Call: number_lists.map(lambda n: p.Result((n,))),
+    p.TakeOutput: st.tuples(blobs, blobs).map(p.Result),
+    p.Probe: texts.map(lambda t: p.Result((t,))),
+    p.Write: st.just(p.Ok()),
+    p.Deserialize: st.just(p.Ok()),
+    p.Stop: st.just(p.Ok()),
 }
 
 
-def final_reply_for(command: Command[Any]) -> st.SearchStrategy[Reply]:
-    errors = st.builds(Error, texts, texts, st.none() | texts, st.none())
+def final_reply_for(command: p.Command[Any]) -> st.SearchStrategy[p.Reply]:
+    errors = st.builds(p.Error, texts, texts, st.none() | texts, st.none())
     return st.one_of(_RIGHT_SHAPE[type(command)], errors)
 
 
-def expected_event(command: Command[Any], reply: Reply) -> Any:
-    return reply if isinstance(reply, Error | ImportRequest) else Done(command.accept(reply))
+def expected_event(command: p.Command[Any], reply: p.Reply) -> Any:
+    return reply if isinstance(reply, p.Error | p.ImportRequest) else Done(command.accept(reply))
 
 
 class ParentAndWorker(RuleBasedStateMachine):
@@ -1289,7 +1261,7 @@ class ParentAndWorker(RuleBasedStateMachine):
 
     # ------------------------------------------------------------------ delivery
 
-    def to_worker(self, data: bytes, draw: st.DataObject) -> tuple[int, Command[Any]]:
+    def to_worker(self, data: bytes, draw: st.DataObject) -> tuple[int, p.Command[Any]]:
         cuts = draw.draw(st.lists(st.integers(0, len(data)), max_size=3), label="cuts")
         count = len(self.worker.received)
         for chunk in split(data, cuts):
@@ -1318,7 +1290,7 @@ class ParentAndWorker(RuleBasedStateMachine):
         # calls half the time: only they import, and so only they nest
         command = data.draw(small_calls if data.draw(st.booleans()) else sendable, label="cmd")
         if self.worker_running():
-            with pytest.raises(ProtocolError):
+            with pytest.raises(p.ProtocolError):
                 self.conn.send(command)
             return
         pending, frame_ = self.conn.send(command)
@@ -1332,7 +1304,7 @@ class ParentAndWorker(RuleBasedStateMachine):
     def worker_replies(self, data: st.DataObject) -> None:
         top = self.worker.stack[-1]
         # a call imports more often than not, so that nesting gets deep
-        imports = isinstance(top.command, Call) and data.draw(st.integers(0, 3), label="i") < 3
+        imports = isinstance(top.command, p.Call) and data.draw(st.integers(0, 3), label="i") < 3
         replies = import_requests if imports else final_reply_for(top.command)
         reply = data.draw(replies, label="reply")
         parent_top = self.conn.stack[-1]
@@ -1343,10 +1315,10 @@ class ParentAndWorker(RuleBasedStateMachine):
 
     @rule(answer=import_answers, data=st.data())
     def parent_answers_import(
-        self, answer: ImportResponse | ImportFailed, data: st.DataObject
+        self, answer: p.ImportResponse | p.ImportFailed, data: st.DataObject
     ) -> None:
         if not (self.worker.stack and self.worker.stack[-1].suspended):
-            with pytest.raises(ProtocolError):
+            with pytest.raises(p.ProtocolError):
                 self.conn.answer_import(answer)
             return
         call_id = self.worker.stack[-1].command_id
@@ -1364,8 +1336,8 @@ class ParentAndWorker(RuleBasedStateMachine):
         expected = self.conn.stack[depth:]
         abandoned = self.conn.abandon(depth)
         assert abandoned == expected
-        assert all(p.abandoned for p in abandoned)
-        assert not any(p.abandoned for p in self.conn.stack[:depth])
+        assert all(q.abandoned for q in abandoned)
+        assert not any(q.abandoned for q in self.conn.stack[:depth])
         late_imports = 0
         while self.conn.needs_recovery(depth):
             top = self.worker.stack[-1]
@@ -1374,16 +1346,16 @@ class ParentAndWorker(RuleBasedStateMachine):
                 assert top.suspended
                 command_id, answer = self.to_worker(frame_, data)
                 assert command_id == top.command_id
-                assert isinstance(answer, ImportFailed)
+                assert isinstance(answer, p.ImportFailed)
                 assert answer.kind == "cancelled"
                 continue
             assert not top.suspended
             # an interrupted call may still reach an import before it unwinds
-            if isinstance(top.command, Call) and late_imports < 2 and data.draw(st.booleans()):
+            if isinstance(top.command, p.Call) and late_imports < 2 and data.draw(st.booleans()):
                 late_imports += 1
-                reply: Reply = ImportRequest("env", "late", [], "() -> ()")
+                reply: p.Reply = p.ImportRequest("env", "late", [], "() -> ()")
             else:
-                reply = Error("interrupted", "cancelled by the parent", None)
+                reply = p.Error("interrupted", "cancelled by the parent", None)
             pending, _ = self.to_parent(self.worker.reply(reply), data)
             assert pending.command_id == top.command_id
             assert pending.abandoned
@@ -1395,7 +1367,7 @@ class ParentAndWorker(RuleBasedStateMachine):
     @invariant()
     def stacks_agree(self) -> None:
         assert self.conn.broken is None
-        parent = [(p.command_id, p.awaiting_import) for p in self.conn.stack]
+        parent = [(q.command_id, q.awaiting_import) for q in self.conn.stack]
         worker = [(f.command_id, f.suspended) for f in self.worker.stack]
         assert parent == worker
         assert self.conn.depth == len(parent)
@@ -1405,12 +1377,12 @@ class ParentAndWorker(RuleBasedStateMachine):
     @invariant()
     def stack_shape(self) -> None:
         stack = self.conn.stack
-        assert [p.command_id for p in stack] == sorted({p.command_id for p in stack})
+        assert [q.command_id for q in stack] == sorted({q.command_id for q in stack})
         # only the top may be running: everything under it sent a nested command from
         # inside an import
-        assert all(p.awaiting_import for p in stack[:-1])
-        assert all(isinstance(p.command, Call) for p in stack if p.awaiting_import)
-        assert not any(p.abandoned for p in stack)  # every cancel was drained
+        assert all(q.awaiting_import for q in stack[:-1])
+        assert all(isinstance(q.command, p.Call) for q in stack if q.awaiting_import)
+        assert not any(q.abandoned for q in stack)  # every cancel was drained
 
     @invariant()
     def nothing_left_over(self) -> None:

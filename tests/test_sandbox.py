@@ -9,33 +9,19 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import beamr
-from beamr import _forkserver, _spawn, io
+from beamr import _spawn, io
 from beamr import protocol as p
 from workers import landlock, sandbox, seccomp
 
 from .conftest import child_pids, gone, wasm
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(params=["spawned", "forked"])
-def start_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    if request.param == "forked":
-        if not _forkserver.FORK_SUPPORTED:
-            pytest.skip("no fork-server on this platform")
-        monkeypatch.setattr(_forkserver, "METHOD", "fork")
-        yield "forked"
-        _forkserver.FORK_SERVER.shutdown()
-    else:
-        monkeypatch.setattr(_forkserver, "METHOD", "process")
-        yield "spawned"
 
 
 async def probe(instance: beamr.Instance, what: str) -> str:

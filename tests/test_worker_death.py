@@ -13,7 +13,7 @@ import pytest
 import beamr
 from beamr import io
 
-from .conftest import wasm
+from .conftest import record_error, wasm
 
 pytestmark = pytest.mark.anyio
 
@@ -79,24 +79,12 @@ async def test_queued_tasks_get_worker_crashed_too() -> None:
         started.set()
 
     async with await beamr.start(wasm("ready_spin"), imports={"env": {"ready": ready}}) as inst:
-
-        async def queued() -> None:
-            await started.wait()
-            try:
-                await io.size(inst)  # waits its turn behind the runaway call
-            except beamr.WorkerCrashed as exc:
-                outcomes.append(exc)
-
-        async def runaway() -> None:
-            try:
-                await beamr.call(inst, "spin", [])
-            except beamr.WorkerCrashed as exc:
-                outcomes.append(exc)
-
         async with anyio.create_task_group() as tg:
-            tg.start_soon(runaway)
-            tg.start_soon(queued)
+            tg.start_soon(record_error, outcomes, beamr.call, inst, "spin", [])
             await started.wait()
+            # a second request, queued behind the runaway call
+            tg.start_soon(record_error, outcomes, io.size, inst)
+            await anyio.wait_all_tasks_blocked()
             os.kill(inst.pid, signal.SIGKILL)
         assert len(outcomes) == 2
         assert all(isinstance(exc, beamr.WorkerCrashed) for exc in outcomes)

@@ -37,14 +37,6 @@ def _extern(ty: Any, types: Any) -> dict[str, Any]:
     return {"kind": type(ty).__name__.removesuffix("Type").lower(), "signature": ""}
 
 
-def _types(shape: wasm_binary.Shape, kind: str, index: int) -> Any:
-    if kind == "func":
-        return shape.function_type(index)
-    if kind == "global":
-        return shape.global_type(index)
-    return None
-
-
 def describe(binary: bytes) -> dict[str, Any]:
     if binary[:4] != WASM_MAGIC:
         raise ValueError("not a wasm binary (no \\0asm magic)")
@@ -57,11 +49,11 @@ def describe(binary: bytes) -> dict[str, Any]:
         raise ValueError(trap_message(exc)) from None
     shape = wasm_binary.shape(binary)
     imports = [
-        {"module": i.module, "name": i.name or "", **_extern(i.type, _types(shape, kind, index))}
+        {"module": i.module, "name": i.name or "", **_extern(i.type, shape.type_of(kind, index))}
         for i, (_, _, kind, index) in zip(module.imports, shape.imports, strict=True)
     ]
     exports = [
-        {"name": e.name, **_extern(e.type, _types(shape, kind, index))}
+        {"name": e.name, **_extern(e.type, shape.type_of(kind, index))}
         for e, (_, kind, index) in zip(module.exports, shape.exports, strict=True)
     ]
     memories = [e for e in exports + imports if e["kind"] == "memory"]

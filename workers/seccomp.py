@@ -22,8 +22,10 @@ import ctypes
 import errno
 import platform
 import struct
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Final
+
+from workers import syscalls
 
 __all__ = [
     "ALWAYS_DENIED",
@@ -98,72 +100,10 @@ FILE_CALLS: Final = (
     "utime", "utimes", "utimensat", "futimesat",
 )  # fmt: skip
 
-# System call numbers, by machine (asm/unistd_64.h, asm-generic/unistd.h).
-_X86_64: Final[Mapping[str, int]] = {
-    "open": 2, "creat": 85, "openat": 257, "openat2": 437, "open_by_handle_at": 304,
-    "name_to_handle_at": 303, "socket": 41, "socketpair": 53, "connect": 42, "bind": 49,
-    "listen": 50, "accept": 43, "accept4": 288, "execve": 59, "execveat": 322, "fork": 57,
-    "vfork": 58, "clone": 56, "clone3": 435, "ptrace": 101, "process_vm_readv": 310,
-    "process_vm_writev": 311, "process_madvise": 440, "mount": 165, "umount2": 166,
-    "pivot_root": 155, "chroot": 161, "unshare": 272, "setns": 308, "fsopen": 430,
-    "fsconfig": 431, "fsmount": 432, "fspick": 433, "move_mount": 429, "open_tree": 428,
-    "mount_setattr": 442, "init_module": 175, "finit_module": 313, "delete_module": 176,
-    "kexec_load": 246, "kexec_file_load": 320, "bpf": 321, "perf_event_open": 298,
-    "userfaultfd": 323, "keyctl": 250, "add_key": 248, "request_key": 249, "setuid": 105,
-    "setgid": 106, "setreuid": 113, "setregid": 114, "setresuid": 117, "setresgid": 119,
-    "setgroups": 116, "setfsuid": 122, "setfsgid": 123, "capset": 126,
-    "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427,
-    "memfd_create": 319, "memfd_secret": 447, "kill": 62, "tkill": 200, "tgkill": 234,
-    "rt_sigqueueinfo": 129, "rt_tgsigqueueinfo": 297, "pidfd_send_signal": 424,
-    "pidfd_open": 434, "pidfd_getfd": 438, "kcmp": 312, "mknod": 133, "mknodat": 259,
-    "mkdir": 83, "mkdirat": 258, "rmdir": 84, "unlink": 87, "unlinkat": 263, "rename": 82,
-    "renameat": 264, "renameat2": 316, "link": 86, "linkat": 265, "symlink": 88,
-    "symlinkat": 266, "chmod": 90, "fchmod": 91, "fchmodat": 268, "fchmodat2": 452,
-    "chown": 92, "fchown": 93, "lchown": 94, "fchownat": 260, "truncate": 76, "utime": 132,
-    "utimes": 235, "utimensat": 280, "futimesat": 261, "setrlimit": 160, "prlimit64": 302,
-    "reboot": 169, "swapon": 167, "swapoff": 168, "sethostname": 170,
-    "setdomainname": 171, "settimeofday": 164, "clock_settime": 227, "clock_adjtime": 305,
-    "adjtimex": 159, "iopl": 172, "ioperm": 173, "acct": 163, "quotactl": 179,
-    "quotactl_fd": 443, "syslog": 103, "vhangup": 153, "lookup_dcookie": 212,
-    "nfsservctl": 180, "uselib": 134, "personality": 135, "move_pages": 279,
-    "migrate_pages": 256, "fanotify_init": 300, "fanotify_mark": 301, "ioprio_set": 251,
-    "sched_setscheduler": 144, "sched_setattr": 314, "chdir": 80, "fchdir": 81,
-    "setxattr": 188, "lsetxattr": 189, "fsetxattr": 190, "removexattr": 197,
-    "lremovexattr": 198, "fremovexattr": 199,
-}  # fmt: skip
-_AARCH64: Final[Mapping[str, int]] = {
-    "openat": 56, "openat2": 437, "socket": 198, "socketpair": 199, "connect": 203,
-    "bind": 200, "listen": 201, "accept": 202, "accept4": 242, "execve": 221,
-    "execveat": 281, "clone": 220, "clone3": 435, "ptrace": 117, "process_vm_readv": 270,
-    "process_vm_writev": 271, "process_madvise": 440, "mount": 40, "umount2": 39,
-    "pivot_root": 41, "chroot": 51, "unshare": 97, "setns": 268, "fsopen": 430,
-    "fsconfig": 431, "fsmount": 432, "fspick": 433, "move_mount": 429, "open_tree": 428,
-    "mount_setattr": 442, "init_module": 105, "finit_module": 273, "delete_module": 106,
-    "kexec_load": 104, "kexec_file_load": 294, "bpf": 280, "perf_event_open": 241,
-    "userfaultfd": 282, "keyctl": 219, "add_key": 217, "request_key": 218, "setuid": 146,
-    "setgid": 144, "setreuid": 145, "setregid": 143, "setresuid": 147, "setresgid": 149,
-    "setgroups": 159, "setfsuid": 151, "setfsgid": 152, "capset": 91,
-    "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427,
-    "memfd_create": 279, "memfd_secret": 447, "kill": 129, "tkill": 130, "tgkill": 131,
-    "rt_sigqueueinfo": 138, "rt_tgsigqueueinfo": 240, "pidfd_send_signal": 424,
-    "pidfd_open": 434, "pidfd_getfd": 438, "kcmp": 272, "mknodat": 33, "mkdirat": 34,
-    "unlinkat": 35, "renameat": 38, "renameat2": 276, "linkat": 37, "symlinkat": 36,
-    "fchmod": 52, "fchmodat": 53, "fchmodat2": 452, "fchown": 55, "fchownat": 54,
-    "truncate": 45, "utimensat": 88, "setrlimit": 164, "prlimit64": 261, "reboot": 142,
-    "swapon": 224, "swapoff": 225, "sethostname": 161, "setdomainname": 162,
-    "settimeofday": 170, "clock_settime": 112, "clock_adjtime": 266, "adjtimex": 171,
-    "acct": 89, "quotactl": 60, "quotactl_fd": 443, "syslog": 116, "vhangup": 58,
-    "lookup_dcookie": 18, "nfsservctl": 42, "personality": 92, "move_pages": 239,
-    "migrate_pages": 238, "fanotify_init": 262, "fanotify_mark": 263, "ioprio_set": 30,
-    "sched_setscheduler": 119, "sched_setattr": 274, "chdir": 49, "fchdir": 50,
-    "setxattr": 5, "lsetxattr": 6, "fsetxattr": 7, "removexattr": 14, "lremovexattr": 15,
-    "fremovexattr": 16,
-}  # fmt: skip
-
 # machine -> (AUDIT_ARCH value, numbers, the seccomp(2) number, x32 to refuse)
 _MACHINES: Final = {
-    "x86_64": (0xC000003E, _X86_64, 317, True),
-    "aarch64": (0xC00000B7, _AARCH64, 277, False),
+    "x86_64": (0xC000003E, syscalls.X86_64, 317, True),
+    "aarch64": (0xC00000B7, syscalls.AARCH64, 277, False),
 }
 
 #: whether this machine's system calls are known here

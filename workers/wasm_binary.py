@@ -63,32 +63,26 @@ class Reader:
         return value
 
     def uleb(self, bits: int = 32) -> int:
-        result = shift = 0
-        while True:
-            byte = self.byte()
-            result |= (byte & 0x7F) << shift
-            shift += 7
-            if not byte & 0x80:
-                break
-            if shift >= bits + 7:
-                raise Malformed(f"LEB128 integer too long at byte {self.pos}")
+        result, _, _ = self._leb(bits)
         if result >> bits:
             raise Malformed(f"LEB128 integer out of range at byte {self.pos}")
         return result
 
     def sleb(self, bits: int) -> int:
+        result, shift, last = self._leb(bits)
+        return result - (1 << shift) if last & 0x40 else result
+
+    def _leb(self, bits: int) -> tuple[int, int, int]:
+        """The LEB128 digits as an unsigned value, its width in bits, its last byte."""
         result = shift = 0
         while True:
             byte = self.byte()
             result |= (byte & 0x7F) << shift
             shift += 7
             if not byte & 0x80:
-                break
+                return result, shift, byte
             if shift >= bits + 7:
                 raise Malformed(f"LEB128 integer too long at byte {self.pos}")
-        if byte & 0x40:
-            result -= 1 << shift
-        return result
 
     def skip(self, count: int) -> None:
         if count < 0 or self.pos + count > self.end:
@@ -277,6 +271,14 @@ class Shape:
         if not 0 <= index < len(self.globals):
             raise Malformed(f"there is no global {index}")
         return self.globals[index]
+
+    def type_of(self, kind: str, index: int) -> FuncType | GlobalType | None:
+        """The type of the function or global at ``index``; None for other kinds."""
+        if kind == "func":
+            return self.function_type(index)
+        if kind == "global":
+            return self.global_type(index)
+        return None
 
 
 def _text(raw: bytes) -> str:
