@@ -27,6 +27,7 @@ from beamr.errors import (
     MissingImport,
     NestingTooDeep,
     OutOfBounds,
+    ProcExit,
     ProtocolViolation,
     SandboxError,
     StartTrapped,
@@ -34,20 +35,23 @@ from beamr.errors import (
     WorkerCrashed,
 )
 from beamr.protocol import MAX_NESTING
-from beamr.types import Export, Import, Limits, Output, WasiConfig
+from beamr.types import Completed, Export, HostContext, Import, Limits, Output, WasiConfig
 
 if TYPE_CHECKING:
     from beamr import io
     from beamr._forkserver import fork_server
-    from beamr.api import call, deserialize, serialize, start, stop
+    from beamr.api import call, deserialize, get_global, serialize, set_global, start, stop
     from beamr.instance import Instance
     from beamr.pool import Pool
+    from beamr.programs import run
 
 __all__ = [
     "BeamrError",
     "CallTimeout",
+    "Completed",
     "Export",
     "ExportNotFound",
+    "HostContext",
     "Import",
     "ImportHandlerError",
     "Instance",
@@ -61,6 +65,7 @@ __all__ = [
     "OutOfBounds",
     "Output",
     "Pool",
+    "ProcExit",
     "ProtocolViolation",
     "SandboxError",
     "StartTrapped",
@@ -70,8 +75,11 @@ __all__ = [
     "call",
     "deserialize",
     "fork_server",
+    "get_global",
     "io",
+    "run",
     "serialize",
+    "set_global",
     "start",
     "stop",
 ]
@@ -88,6 +96,9 @@ _LAZY = {
     "fork_server": "beamr._forkserver",
     "call": "beamr.api",
     "deserialize": "beamr.api",
+    "get_global": "beamr.api",
+    "set_global": "beamr.api",
+    "run": "beamr.programs",
     "serialize": "beamr.api",
     "stop": "beamr.api",
     "Instance": "beamr.instance",

@@ -1,5 +1,10 @@
 """Import handlers: checking them, running them, and the scopes they run in.
 
+``imports=`` is a mapping ``{module: {name: handler}}`` or one callable, a resolver
+``(instance, module, name, args, signature)`` answering every import (HyperBEAM's
+ImportFun). A handler given as a string ``"package.module:function"`` runs in the
+worker (:mod:`workers.host_context`); only the place to import it from is found here.
+
 While a handler runs, the wasm is suspended in the worker and the handler (and any
 task it starts) may use the same instance: those commands go through a lock of their
 own for that nesting level (its :class:`HandlerScope`), so a nested ``beamr.call``
@@ -15,22 +20,27 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import importlib.util
 import inspect
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+import os
+import re
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
 
 from beamr import protocol as p
 from beamr._lock import FairLock
-from beamr.types import check_signature_value, split_signature
+from beamr.types import results_of
 
 __all__ = [
     "Handler",
     "HandlerScope",
     "Handlers",
     "ImportMap",
+    "ImportPlan",
+    "Resolver",
     "check_imports",
     "current",
     "entered",
@@ -41,6 +51,10 @@ Handler = Callable[..., Any]
 #: functions of different shapes is inferred as ``dict[str, function]``, which is not a
 #: ``Callable``; every handler is checked when the instance starts.
 ImportMap = Mapping[str, Mapping[str, Any]]
+#: one callable for every import: ``(instance, module, name, args, signature)``
+Resolver = Callable[[Any, str, str, list[int | float], str], Any]
+#: "package.module:function" (the function may be dotted: "module:Class.method")
+_WORKER_HANDLER = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 
 
 @dataclass(eq=False)
@@ -83,47 +97,75 @@ def innermost(owner: object) -> HandlerScope | None:
     return None
 
 
-def check_imports(imports: ImportMap | None) -> dict[tuple[str, str], Handler]:
-    """The ``imports=`` mapping as {(module, name): handler}; TypeError if malformed."""
-    handlers: dict[tuple[str, str], Handler] = {}
+@dataclass
+class ImportPlan:
+    """Who answers which import: parent handlers, in-worker handlers, a resolver."""
+
+    handlers: dict[tuple[str, str], Handler] = field(default_factory=dict)
+    #: (module, name) -> "package.module:function", run in the worker
+    in_worker: dict[tuple[str, str], str] = field(default_factory=dict)
+    resolver: Resolver | None = None
+    #: where the worker finds the in-worker handlers' modules
+    paths: list[str] = field(default_factory=list)
+
+    def wire(self) -> dict[str, Any]:
+        """The worker's part of it (``init`` options)."""
+        return {
+            "handled_imports": [list(key) for key in self.handlers],
+            "worker_handlers": [[m, n, spec] for (m, n), spec in self.in_worker.items()],
+            "handler_paths": self.paths,
+            "handle_all": self.resolver is not None,
+        }
+
+
+def check_imports(imports: ImportMap | Resolver | None) -> ImportPlan:
+    """``imports=`` checked and sorted by who answers; TypeError/ValueError if malformed."""
+    plan = ImportPlan()
     if imports is None:
-        return handlers
+        return plan
     if not isinstance(imports, Mapping):
-        raise TypeError("imports must map module names to {name: handler} mappings")
+        if not callable(imports):
+            raise TypeError(
+                "imports must map module names to {name: handler} mappings, or be one "
+                "callable (a resolver answering every import)"
+            )
+        plan.resolver = imports
+        return plan
     for module, functions in imports.items():
         if not isinstance(module, str) or not isinstance(functions, Mapping):
             raise TypeError("imports must map module names (str) to {name: handler} mappings")
         for name, handler in functions.items():
             if not isinstance(name, str):
                 raise TypeError(f"import names must be str, got {name!r} in {module!r}")
-            if not callable(handler):
+            if isinstance(handler, str):
+                plan.in_worker[(module, name)] = handler
+                path = _import_path(handler, f"{module}.{name}")
+                if path is not None and path not in plan.paths:
+                    plan.paths.append(path)
+            elif callable(handler):
+                plan.handlers[(module, name)] = handler
+            else:
                 raise TypeError(f"the handler for {module}.{name} is not callable")
-            handlers[(module, name)] = handler
-    return handlers
+    return plan
 
 
-def results_of(value: Any, signature: str, qualified: str) -> list[int | float]:
-    """A handler's return value, checked and converted by the import's result types."""
-    _, chars = split_signature(signature)
-    if value is None:
-        values: list[Any] = []
-    elif isinstance(value, int | float):
-        values = [value]
-    elif isinstance(value, Sequence) and not isinstance(value, str | bytes | bytearray):
-        values = list(value)
-    else:
-        raise TypeError(
-            f"a handler returns None, a number or a sequence of numbers, not {type(value).__name__}"
+def _import_path(spec: str, qualified: str) -> str | None:
+    """The ``sys.path`` entry this process would import ``spec``'s module from (None:
+    built in); nothing is imported here."""
+    if not _WORKER_HANDLER.fullmatch(spec):
+        raise ValueError(
+            f"the handler for {qualified} is {spec!r}: a string handler is "
+            "'package.module:function'"
         )
-    if len(values) != len(chars):
-        raise TypeError(
-            f"{qualified} must return {len(chars)} value(s) for signature {signature}, "
-            f"got {len(values)}"
-        )
-    return [
-        check_signature_value(char, item, f"{qualified} result {i}")
-        for i, (char, item) in enumerate(zip(chars, values, strict=True))
-    ]
+    top = spec.partition(":")[0].split(".")[0]
+    found = importlib.util.find_spec(top)
+    if found is None:
+        raise ValueError(f"the handler for {qualified}: no module {top!r} on sys.path")
+    if found.submodule_search_locations:  # a package: the directory holding it
+        return os.path.dirname(os.path.abspath(next(iter(found.submodule_search_locations))))
+    if found.origin and found.has_location:
+        return os.path.dirname(os.path.abspath(found.origin))
+    return None
 
 
 Answer = p.ImportResponse | p.ImportFailed
@@ -132,15 +174,12 @@ Answer = p.ImportResponse | p.ImportFailed
 class Handlers:
     """The handlers of one instance and the scopes open on it."""
 
-    def __init__(self, owner: object, handlers: dict[tuple[str, str], Handler]) -> None:
+    def __init__(self, owner: object, plan: ImportPlan) -> None:
         self._owner = owner
-        self._handlers = handlers
+        self._handlers = plan.handlers
+        self._resolver = plan.resolver
         #: scopes open on this instance, outermost first
         self.open: list[HandlerScope] = []
-
-    def handled(self) -> list[list[str]]:
-        """The (module, name) pairs answered here, for the worker."""
-        return [list(key) for key in self._handlers]
 
     async def run(
         self, request: p.ImportRequest, depth: int, on_stopped: Callable[[], None]
@@ -150,6 +189,12 @@ class Handlers:
         called if the instance was stopped meanwhile (it raises InstanceClosed)."""
         qualified = f"{request.module}.{request.name}"
         handler = self._handlers.get((request.module, request.name))
+        if handler is None and self._resolver is not None:
+            resolver, module, name = self._resolver, request.module, request.name
+
+            def handler(owner: object, *args: int | float) -> Any:
+                return resolver(owner, module, name, list(args), request.signature)
+
         if handler is None:  # the worker only asks for handled imports
             return p.ImportFailed("missing_import", f"{qualified} has no handler"), None
         scope = HandlerScope(self._owner, depth, FairLock(), cancel=anyio.CancelScope())

@@ -14,18 +14,18 @@ import anyio
 from beamr import _forkserver, _handlers, _memory
 from beamr import protocol as p
 from beamr._channel import open_channel
-from beamr._handlers import ImportMap
+from beamr._handlers import ImportMap, Resolver
 from beamr.errors import InvalidModule
 from beamr.instance import STOP_GRACE, Instance
-from beamr.types import Limits, WasiConfig
+from beamr.types import DEFAULT_OUTPUT_LIMIT, Limits, WasiConfig
 
-__all__ = ["call", "deserialize", "serialize", "start", "stop"]
+__all__ = ["call", "deserialize", "get_global", "serialize", "set_global", "start", "stop"]
 
 
 async def start(
     binary: bytes | bytearray | memoryview,
     *,
-    imports: ImportMap | None = None,
+    imports: ImportMap | Resolver | None = None,
     wasi: bool | WasiConfig | None = None,
     limits: Limits | None = None,
     sandbox: bool = True,
@@ -33,16 +33,35 @@ async def start(
     """Start a worker process running ``binary`` and return its :class:`Instance`.
 
     ``imports`` maps module name -> import name -> handler ``(instance, *args)``,
-    sync or async, returning None, a number or a sequence of numbers. ``wasi=True``
-    (or a :class:`WasiConfig`) provides WASI preview1 from wasmtime, default-deny.
-    ``sandbox=False`` runs the worker without its sandbox (no seccomp filter, no
-    Landlock, capabilities kept): an explicit choice for platforms where it cannot
-    be had; by default a worker that cannot be confined raises
-    :class:`~beamr.SandboxError` and never runs the module.
+    sync or async, returning None, a number or a sequence of numbers; a handler given
+    as ``"package.module:function"`` runs inside the worker as ``function(ctx, *args)``
+    (:class:`beamr.HostContext`). ``imports`` may instead be one callable, a resolver
+    ``(instance, module, name, args, signature)`` answering every import (WASI's own
+    functions excepted when ``wasi`` is given). ``wasi=True`` (or a
+    :class:`WasiConfig`) provides WASI preview1, default-deny. ``sandbox=False`` runs
+    the worker without its sandbox (no seccomp filter, no Landlock, capabilities
+    kept): an explicit choice for platforms where it cannot be had; by default a
+    worker that cannot be confined raises :class:`~beamr.SandboxError` and never runs
+    the module.
     """
+    return await start_instance(binary, imports=imports, wasi=wasi, limits=limits, sandbox=sandbox)
+
+
+async def start_instance(
+    binary: bytes | bytearray | memoryview,
+    *,
+    imports: ImportMap | Resolver | None = None,
+    wasi: bool | WasiConfig | None = None,
+    limits: Limits | None = None,
+    sandbox: bool = True,
+    instantiate: bool = True,
+) -> Instance:
+    """:func:`start`; with ``instantiate=False`` the module is only loaded, and
+    :meth:`Instance.instantiate` (with the WASI settings of :func:`wasi_options`)
+    instantiates it later (a pool's instances)."""
     if isinstance(binary, str) or not isinstance(binary, bytes | bytearray | memoryview):
         raise TypeError(f"the module must be bytes-like, got {type(binary).__name__}")
-    handlers = _handlers.check_imports(imports)
+    plan = _handlers.check_imports(imports)
     if wasi is not None and not isinstance(wasi, bool | WasiConfig):
         raise TypeError("wasi must be True, False, None or a beamr.WasiConfig")
     if limits is None:
@@ -54,21 +73,16 @@ async def start(
     data = bytes(binary)
     if data[:4] != p.WASM_MAGIC:
         raise InvalidModule("not a wasm binary (it does not start with the \\0asm magic)")
-
-    wasi_wire: dict[str, Any] | None = None
-    if isinstance(wasi, WasiConfig):
-        wasi_wire = wasi.to_wire()
-        wasi_wire["dirs"] = resolve_dirs(wasi.dirs)
-    elif wasi:
-        wasi_wire = WasiConfig().to_wire()
+    config = WasiConfig() if wasi is True else wasi or None
     wire_limits, cache_dir = limits.to_wire(), module_cache_dir()
     options = {
-        "handled_imports": [list(key) for key in handlers],
-        "wasi": wasi_wire,
+        **plan.wire(),
+        "wasi": wasi_options(config) if config is not None and instantiate else bool(config),
         "limits": wire_limits,
         "cache_dir": cache_dir,
         "cache_max_bytes": module_cache_max_bytes(),
         "sandbox": sandbox,
+        "instantiate": instantiate,
     }
     hint = p.encode_hint(hashlib.sha256(data).digest(), wire_limits, cache_dir)
     process = await _forkserver.start_worker(hint)
@@ -77,7 +91,14 @@ async def start(
         assert process.sock is not None
         channel = await open_channel(process.sock)
         process.sock = None  # the channel owns it now
-        instance = Instance(process, channel, handlers, limits)
+        instance = Instance(
+            process,
+            channel,
+            plan,
+            limits,
+            output_limit=DEFAULT_OUTPUT_LIMIT if config is None else config.output_limit,
+        )
+        instance.instantiated = instantiate
         instance.describe(await instance.request(p.Init(data, options)))
         return instance
     except BaseException:
@@ -88,6 +109,13 @@ async def start(
                 await process.end(STOP_GRACE)
             process.release()
         raise
+
+
+def wasi_options(config: WasiConfig) -> dict[str, Any]:
+    """The worker's WASI settings: host dirs resolved against the working directory now."""
+    wire = config.to_wire()
+    wire["dirs"] = resolve_dirs(config.dirs)
+    return wire
 
 
 def _instance(wasm: object) -> Instance:
@@ -105,6 +133,18 @@ async def call(wasm: Instance, name: str, args: Sequence[int | float] = ()) -> l
     int for an f32/f64 is converted. i32/i64 results come back signed; ``[]`` for void.
     """
     return await _instance(wasm).call(name, args)
+
+
+async def get_global(wasm: Instance, name: str) -> int | float:
+    """The value of the exported global ``name`` (i32/i64 signed); ExportNotFound if the
+    module exports no global of that name, TypeError if it is not a number."""
+    return await _instance(wasm).get_global(name)
+
+
+async def set_global(wasm: Instance, name: str, value: int | float) -> None:
+    """Set the exported mutable global ``name``. The value is checked by the global's
+    type as call arguments are; an immutable global is a TypeError."""
+    await _instance(wasm).set_global(name, value)
 
 
 async def stop(wasm: Instance) -> None:

@@ -5,9 +5,10 @@ Rules:
 1. The exchange is a strict stack. A command is sent only when none is in flight, or
    when the innermost one waits for an import answer (a handler's nested command).
 2. Every frame from the worker belongs to the innermost pending command: its id must
-   say so. A final reply pops that command; an import request (only for ``call`` and
-   ``init``) marks it as waiting for an answer, and the worker then says nothing more
-   about it until the answer is sent.
+   say so. A final reply pops that command; an import request (only for the commands
+   that run wasm: ``call``, ``init``, ``instantiate``) marks it as waiting for an
+   answer, and the worker then says nothing more about it until the answer is sent.
+   Output chunks (for those commands too) change nothing: they are passed on.
 3. A final reply must have the shape its command expects (``size`` -> one int,
    ``write`` -> ok, ``locate`` -> two ints, ...): the command's own ``accept``.
 
@@ -37,20 +38,20 @@ each abandoned command's final reply has arrived (:meth:`ParentConnection.recove
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 from beamr.protocol import (
     ANSWERS,
     REPLY_MAX_FRAME_SIZE,
-    Call,
+    WASM_RUNNING,
     Command,
     Error,
     FrameDecoder,
     ImportFailed,
     ImportRequest,
     ImportResponse,
-    Init,
     LocalProtocolError,
+    OutputChunk,
     ProtocolError,
     RemoteProtocolError,
     encode_command,
@@ -59,9 +60,6 @@ from beamr.protocol import (
 )
 
 __all__ = ["Done", "Event", "ParentConnection", "Pending"]
-
-#: the commands whose wasm may call imports (init: the start function)
-_MAY_IMPORT: Final = (Call, Init)
 
 
 @dataclass(slots=True)
@@ -83,7 +81,7 @@ class Done:
     value: Any
 
 
-Event = Done | Error | ImportRequest
+Event = Done | Error | ImportRequest | OutputChunk
 
 
 class ParentConnection:
@@ -160,10 +158,12 @@ class ParentConnection:
                 )
             if top.awaiting_import:
                 raise RemoteProtocolError("reply while an import answer is outstanding")
-            if isinstance(reply, ImportRequest):
-                if not isinstance(top.command, _MAY_IMPORT):
-                    raise RemoteProtocolError(f"import request during {top.command.KIND}")
-                top.awaiting_import = True
+            if isinstance(reply, ImportRequest | OutputChunk):
+                if not isinstance(top.command, WASM_RUNNING):
+                    what = "output" if isinstance(reply, OutputChunk) else "import request"
+                    raise RemoteProtocolError(f"{what} during {top.command.KIND}")
+                if isinstance(reply, ImportRequest):
+                    top.awaiting_import = True
                 return top, reply
             event: Event = reply if isinstance(reply, Error) else Done(top.command.accept(reply))
             self.stack.pop()

@@ -10,6 +10,7 @@
     ├── MissingImport        the wasm called an import that nobody handles
     ├── ImportHandlerError   a handler raised (original in __cause__) or returned bad values
     ├── Trap                 the wasm trapped; .code (e.g. "unreachable") and .message
+    │   └── ProcExit         WASI proc_exit(n) during a call; .status == n, .code "exit"
     ├── OutOfBounds          read/write/read_string/deserialize past the memory
     ├── MallocFailed         malloc returned 0
     ├── CallTimeout          Limits.call_timeout passed (also a TimeoutError)
@@ -41,6 +42,7 @@ __all__ = [
     "MallocFailed",
     "MissingImport",
     "OutOfBounds",
+    "ProcExit",
     "NestingTooDeep",
     "ProtocolViolation",
     "SandboxError",
@@ -85,6 +87,15 @@ class Trap(BeamrError):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}" if self.code else self.message
+
+
+class ProcExit(Trap):
+    """The wasm called WASI ``proc_exit(status)`` during a call (``code == "exit"``).
+    :func:`beamr.run` turns it into the program's status; the instance stays usable."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message, "exit")
+        self.status = status
 
 
 class StartTrapped(InvalidModule, Trap):
@@ -153,9 +164,11 @@ _BY_KIND: dict[str, type[BeamrError]] = {
 }
 
 
-def error_for(kind: str, text: str, code: str | None, detail: list[Any] | None) -> BeamrError:
+def error_for(kind: str, text: str, code: str | None, detail: list[Any] | None) -> Exception:
     """The exception for a worker's error reply (the one place they are mapped)."""
     if kind == "trap":
+        if code == "exit" and detail and len(detail) == 1 and type(detail[0]) is int:
+            return ProcExit(text, detail[0])
         return Trap(text, code)
     if kind == "invalid_module" and code is not None:
         return StartTrapped(text, code)
@@ -167,4 +180,6 @@ def error_for(kind: str, text: str, code: str | None, detail: list[Any] | None) 
         return TooLargeForAFrame(text, detail[0])
     if kind == "bad_argument":
         return BeamrError(f"the worker refused the arguments: {text}")
+    if kind == "type_error":  # a value of the wrong type for what it is meant for
+        return TypeError(text)
     return _BY_KIND.get(kind, BeamrError)(text)

@@ -12,6 +12,17 @@ the next one; the pool stops it on return and keeps ``size`` fresh ones started 
 the background. ``max_uses=N`` reuses an instance for N checkouts (``None``: no
 limit) before replacing it.
 
+WASI programs: a pool made with ``wasi=`` keeps its instances loaded but not yet
+instantiated, so that each checkout may bring its own WASI settings (args, stdin,
+env, dirs)::
+
+    async with beamr.Pool(solver, wasi=True) as pool:
+        done = await pool.run(args=["solver"], stdin=problem)     # a Completed
+
+Such an instance is instantiated at its first checkout, with the checkout's
+:class:`~beamr.WasiConfig` or the pool's. Per-checkout settings need a fresh instance
+each time (``max_uses=1``, the default).
+
 An instance is never handed out again, and is replaced, when the block using it
 raised (including cancellation and :class:`~beamr.CallTimeout`: it may have been
 left mid-way), when its worker crashed, or when the block stopped it. A start
@@ -24,8 +35,9 @@ checked-out one when its block ends; checkouts after that raise
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -34,11 +46,13 @@ import anyio.abc
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from beamr import _forkserver
-from beamr._handlers import ImportMap
-from beamr.api import start
+from beamr._handlers import ImportMap, Resolver
+from beamr._output import Listener
+from beamr.api import start_instance, wasi_options
 from beamr.errors import InstanceClosed
 from beamr.instance import Instance
-from beamr.types import Limits, WasiConfig
+from beamr.programs import run_command
+from beamr.types import Completed, Limits, WasiConfig
 
 __all__ = ["Pool"]
 
@@ -53,7 +67,8 @@ class Pool:
     ``size``: instances kept started and idle (at least 1). ``max_uses``: checkouts
     an instance serves before it is replaced (1: a fresh instance each time;
     ``None``: no limit). ``imports``, ``wasi`` and ``limits`` are passed to
-    :func:`beamr.start` for every instance.
+    :func:`beamr.start` for every instance; the relative ``dirs`` of ``wasi`` are
+    resolved against the working directory now.
     """
 
     def __init__(
@@ -62,7 +77,7 @@ class Pool:
         *,
         size: int = 4,
         max_uses: int | None = 1,
-        imports: ImportMap | None = None,
+        imports: ImportMap | Resolver | None = None,
         wasi: bool | WasiConfig | None = None,
         limits: Limits | None = None,
     ) -> None:
@@ -80,7 +95,17 @@ class Pool:
         self._binary = bytes(binary)
         self._size = size
         self._max_uses = max_uses
-        self._options: dict[str, Any] = {"imports": imports, "wasi": wasi, "limits": limits}
+        if wasi is not None and not isinstance(wasi, bool | WasiConfig):
+            raise TypeError("wasi must be True, False, None or a beamr.WasiConfig")
+        #: the pool's WASI settings (None: no WASI); its instances wait to be instantiated
+        self._wasi = WasiConfig() if wasi is True else wasi or None
+        self._wasi_wire = None if self._wasi is None else wasi_options(self._wasi)
+        self._options: dict[str, Any] = {
+            "imports": imports,
+            "wasi": self._wasi,
+            "limits": limits,
+            "instantiate": self._wasi is None,
+        }
         self._uses: dict[int, int] = {}  # by id(instance)
         self._send: MemoryObjectSendStream[Instance | Exception] | None = None
         self._receive: MemoryObjectReceiveStream[Instance | Exception] | None = None
@@ -119,7 +144,7 @@ class Pool:
         self._hold = _forkserver.fork_server().__enter__()
         # The first instance is started here: a module that cannot start fails now.
         try:
-            first = await start(self._binary, **self._options)
+            first = await start_instance(self._binary, **self._options)
         except BaseException:
             self._hold.__exit__()
             self._closed = True
@@ -170,7 +195,7 @@ class Pool:
                 await anyio.sleep(delay)
             await self._room.acquire()
             try:
-                item: Instance | Exception = await start(self._binary, **self._options)
+                item: Instance | Exception = await start_instance(self._binary, **self._options)
                 delay = 0.0
             except Exception as exc:
                 item = exc
@@ -188,18 +213,60 @@ class Pool:
     # ------------------------------------------------------------------ checkout
 
     @asynccontextmanager
-    async def instance(self) -> AsyncIterator[Instance]:
-        """Check out an instance for the duration of the block."""
+    async def instance(self, *, wasi: WasiConfig | None = None) -> AsyncIterator[Instance]:
+        """Check out an instance for the duration of the block; ``wasi``: its own WASI
+        settings (a pool made with ``wasi=`` and ``max_uses=1`` only)."""
+        wire = self._checkout_wasi(wasi)
         instance = await self._checkout()
         self._out.add(instance)
         failed = True
         try:
+            if not instance.instantiated:
+                limit = (wasi or self._wasi or WasiConfig()).output_limit
+                await instance.instantiate({"wasi": wire}, output_limit=limit)
             yield instance
             failed = False
         finally:
             self._out.discard(instance)
             with anyio.CancelScope(shield=True):
                 await self._return(instance, failed)
+
+    async def run(
+        self,
+        *,
+        args: Sequence[str] = (),
+        stdin: bytes | bytearray | memoryview | None = None,
+        env: Mapping[str, str] | None = None,
+        dirs: Mapping[str, str] | None = None,
+        on_output: Listener | None = None,
+    ) -> Completed:
+        """Run the pool's WASI command once with these settings, in a fresh instance:
+        :func:`beamr.run` without the start-up. Settings not given are the pool's."""
+        if self._wasi is None:
+            raise ValueError("Pool.run needs a pool made with wasi=")
+        config = dataclasses.replace(
+            self._wasi,
+            args=args or self._wasi.args,
+            stdin=self._wasi.stdin if stdin is None else stdin,
+            env=self._wasi.env if env is None else env,
+            dirs=self._wasi.dirs if dirs is None else dirs,
+        )
+        async with self.instance(wasi=config) as wasm:
+            return await run_command(wasm, on_output)
+
+    def _checkout_wasi(self, wasi: WasiConfig | None) -> dict[str, Any] | None:
+        """The worker's WASI settings for a checkout (its dirs resolved now)."""
+        if wasi is None:
+            return self._wasi_wire
+        if not isinstance(wasi, WasiConfig):
+            raise TypeError(f"wasi must be a beamr.WasiConfig, got {type(wasi).__name__}")
+        if self._wasi is None:
+            raise ValueError("per-checkout WASI settings need a pool made with wasi=")
+        if self._max_uses != 1:
+            raise ValueError(
+                "per-checkout WASI settings need a fresh instance for each checkout (max_uses=1)"
+            )
+        return wasi_options(wasi)
 
     async def _checkout(self) -> Instance:
         if self._receive is None:

@@ -6,11 +6,22 @@ import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from beamr.protocol.constants import NUMBER_CHARS, SIGNATURE_CHARS
 
-__all__ = ["Export", "Import", "Limits", "Output", "WasiConfig", "check_signature_value"]
+__all__ = [
+    "DEFAULT_OUTPUT_LIMIT",
+    "Completed",
+    "Export",
+    "Import",
+    "Limits",
+    "Output",
+    "WasiConfig",
+    "HostContext",
+    "check_signature_value",
+    "results_of",
+]
 
 #: the number types by their signature character (beamr.protocol's alphabet)
 TYPE_CHARS = {char: name for name, char in SIGNATURE_CHARS.items() if char in NUMBER_CHARS}
@@ -39,6 +50,47 @@ class Output(NamedTuple):
 
     stdout: bytes
     stderr: bytes
+
+
+class HostContext(Protocol):
+    """What an in-worker handler (``imports={"env": {"f": "pkg.mod:f"}}``) gets as its
+    first argument: the calling instance, inside the worker. It offers :mod:`beamr.io`'s
+    operations, synchronously, with the same checks and errors, and nested calls."""
+
+    def size(self) -> int:
+        """The memory's size in bytes (0 without a memory)."""
+        ...
+
+    def read(self, offset: int, size: int) -> bytes: ...
+    def write(self, offset: int, data: bytes | bytearray | memoryview) -> None: ...
+
+    def read_string(self, offset: int) -> bytes:
+        """The bytes at ``offset`` before the first NUL."""
+        ...
+
+    def write_string(self, data: bytes | str) -> int:
+        """``malloc`` a block, write ``data`` and a NUL; its pointer."""
+        ...
+
+    def malloc(self, size: int) -> int: ...
+    def free(self, pointer: int) -> None: ...
+
+    def call(self, name: str, *args: int | float) -> list[int | float]:
+        """Call an export of the same instance (nested in the running call)."""
+        ...
+
+
+class Completed(NamedTuple):
+    """A WASI program's end (:func:`beamr.run`), as ``subprocess.CompletedProcess``."""
+
+    #: the status it passed to ``proc_exit``; 0 when ``_start`` returned
+    status: int
+    stdout: bytes
+    stderr: bytes
+    #: whether stdout (stderr) went past ``WasiConfig.output_limit``: what is here is
+    #: its beginning, the rest was dropped
+    stdout_truncated: bool = False
+    stderr_truncated: bool = False
 
 
 @functools.lru_cache(maxsize=1024)
@@ -73,6 +125,30 @@ def check_signature_value(char: str, value: Any, what: str) -> int | float:
                 raise ValueError(f"{what} = {value} is too large for {TYPE_CHARS[char]}") from None
         return float(value)
     raise TypeError(f"{what}: values of wasm type {char!r} cannot be passed from Python")
+
+
+def results_of(value: Any, signature: str, qualified: str) -> list[int | float]:
+    """A handler's return value, checked and converted by the import's result types."""
+    _, chars = split_signature(signature)
+    if value is None:
+        values: list[Any] = []
+    elif isinstance(value, int | float):
+        values = [value]
+    elif isinstance(value, Sequence) and not isinstance(value, str | bytes | bytearray):
+        values = list(value)
+    else:
+        raise TypeError(
+            f"a handler returns None, a number or a sequence of numbers, not {type(value).__name__}"
+        )
+    if len(values) != len(chars):
+        raise TypeError(
+            f"{qualified} must return {len(chars)} value(s) for signature {signature}, "
+            f"got {len(values)}"
+        )
+    return [
+        check_signature_value(char, item, f"{qualified} result {i}")
+        for i, (char, item) in enumerate(zip(chars, values, strict=True))
+    ]
 
 
 #: the address space of a process on the machines beamr runs on (48 bits)
@@ -167,18 +243,29 @@ class Limits:
         }
 
 
+#: how much of each WASI output stream an instance keeps for its caller (64 MiB)
+DEFAULT_OUTPUT_LIMIT = 64 << 20
+
+
 @dataclass(frozen=True)
 class WasiConfig:
     """WASI preview1 for an instance: default-deny, grant what you list.
 
-    ``args`` become argv, ``env`` the environment, ``dirs`` maps host directories to
-    the guest paths they are preopened as. stdout and stderr are always captured
-    (see :meth:`beamr.Instance.output`).
+    - ``args``: argv, program name first (``["prog", "-v"]``).
+    - ``env``: the environment; nothing of the caller's is passed on.
+    - ``dirs``: host directory -> the guest path it is preopened as; relative host paths
+      are resolved against the caller's working directory when the instance starts.
+    - ``stdin``: the bytes fd 0 reads; ``None`` (the default): EOF at once.
+    - ``output_limit``: bytes of stdout, and of stderr, kept for the caller (see
+      :meth:`beamr.Instance.output`); past it output is dropped and the drop reported
+      (:class:`Completed`'s ``*_truncated``, :attr:`beamr.Instance.dropped_output`).
     """
 
     args: Sequence[str] = ()
     env: Mapping[str, str] = field(default_factory=dict)
     dirs: Mapping[str, str] = field(default_factory=dict)
+    stdin: bytes | bytearray | memoryview | None = None
+    output_limit: int = DEFAULT_OUTPUT_LIMIT
 
     def __post_init__(self) -> None:
         if isinstance(self.args, str | bytes) or not all(isinstance(a, str) for a in self.args):
@@ -189,6 +276,23 @@ class WasiConfig:
                 isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()
             ):
                 raise TypeError(f"WasiConfig.{name} must map str to str")
+        stdin = self.stdin
+        if stdin is not None:
+            if isinstance(stdin, str) or not isinstance(stdin, bytes | bytearray | memoryview):
+                raise TypeError(
+                    f"WasiConfig.stdin must be bytes-like or None, got {type(stdin).__name__}"
+                )
+            object.__setattr__(self, "stdin", bytes(stdin))
+        if type(self.output_limit) is not int:
+            raise TypeError("WasiConfig.output_limit must be an int (bytes)")
+        if not 0 <= self.output_limit <= MAX_BYTES:
+            raise ValueError(f"WasiConfig.output_limit must be 0 to {MAX_BYTES} bytes")
 
     def to_wire(self) -> dict[str, Any]:
-        return {"args": list(self.args), "env": dict(self.env), "dirs": dict(self.dirs)}
+        """The worker's part (the output limit is kept by the parent)."""
+        return {
+            "args": list(self.args),
+            "env": dict(self.env),
+            "dirs": dict(self.dirs),
+            "stdin": None if self.stdin is None else bytes(self.stdin),
+        }

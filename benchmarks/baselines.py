@@ -32,6 +32,16 @@ def median_of(operation: Callable[[], Any], rounds: int) -> float:
     return statistics.median(samples_of(operation, rounds, min(rounds, 200)))
 
 
+class _NoHost:
+    """The edge module imports nothing and writes no output."""
+
+    def host_call(self, module: str, name: str, args: list[Any], signature: str) -> list[Any]:
+        raise AssertionError("no import is called")
+
+    def write_output(self, stream: int, data: bytes) -> None:
+        raise AssertionError("no output is written")
+
+
 def main(argv: list[str]) -> int:
     edge, imports, memory_module = argv[0], argv[1], argv[2]
     out: dict[str, Any] = {}
@@ -44,7 +54,8 @@ def main(argv: list[str]) -> int:
     out["Func.__call__ noop"] = median_of(lambda: noop(store), 20000)
 
     with open(edge, "rb") as f:
-        backend = WasmtimeBackend(f.read(), {}, lambda *a: [])
+        backend = WasmtimeBackend(f.read(), {}, _NoHost())
+    backend.link({})
     backend.instantiate()
 
     def worker_path() -> None:

@@ -41,11 +41,11 @@ def main() -> int:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     init = read_frame()
     if mode == "stubborn":
-        send([init[0], "execution_result", [], [["memory", "memory", ""]]])
+        send([init[0], "execution_result", [], [["memory", "memory", ""]], []])
         while True:
             time.sleep(3600)
     if mode == "flood":  # answers init, then writes junk for as long as it is read
-        send([init[0], "execution_result", [], [["memory", "memory", ""]]])
+        send([init[0], "execution_result", [], [["memory", "memory", ""]], []])
         junk = b"\xc1" * (1 << 20)
         try:
             while True:
@@ -59,7 +59,7 @@ def main() -> int:
     if mode == "garbage_during_init":
         sock.sendall(struct.pack(">I", 3) + b"\xc1\xc1\xc1")
     elif mode != "sandbox_error":
-        send([init[0], "execution_result", [], [["memory", "memory", ""]]])
+        send([init[0], "execution_result", [], [["memory", "memory", ""]], []])
         command = read_frame()
         if mode == "garbage":
             sock.sendall(struct.pack(">I", 2) + b"\x92\xc1")

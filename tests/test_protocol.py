@@ -133,7 +133,9 @@ sendable: st.SearchStrategy[p.Command[Any]] = st.one_of(
     st.builds(p.Call, texts, number_lists),
     st.just(p.Serialize()),
     st.builds(p.Deserialize, blobs),
-    st.builds(p.TakeOutput, wire_ints),
+    st.builds(p.Instantiate, st.dictionaries(texts, values, max_size=3)),
+    st.builds(p.GetGlobal, texts),
+    st.builds(p.SetGlobal, texts, st.one_of(wire_ints, st.floats())),
     st.builds(p.Probe, texts),
     st.just(p.Stop()),
 )
@@ -145,7 +147,8 @@ final_replies: st.SearchStrategy[p.Reply] = st.one_of(
     st.builds(p.Error, texts, texts, st.none() | texts, st.none() | st.lists(texts, max_size=2)),
 )
 import_requests = st.builds(p.ImportRequest, texts, texts, number_lists, texts)
-replies = st.one_of(final_replies, import_requests)
+output_chunks = st.builds(p.OutputChunk, st.sampled_from([1, 2]), blobs)
+replies = st.one_of(final_replies, import_requests, output_chunks)
 
 
 # ============================================================================ round trip
@@ -178,7 +181,11 @@ COMMAND_EXAMPLES: list[tuple[p.Command[Any], list[Any]]] = [
     (p.Serialize(), ["serialize"]),
     (p.Deserialize(b"snap\x00shot"), ["deserialize", b"snap\x00shot"]),
     (p.Deserialize(b""), ["deserialize", b""]),
-    (p.TakeOutput(4096), ["output", 4096]),
+    (p.Instantiate({"wasi": {"args": ["a"]}}), ["instantiate", {"wasi": {"args": ["a"]}}]),
+    (p.Instantiate({}), ["instantiate", {}]),
+    (p.GetGlobal("counter"), ["get_global", "counter"]),
+    (p.SetGlobal("counter", -5), ["set_global", "counter", -5]),
+    (p.SetGlobal("f", 0.5), ["set_global", "f", 0.5]),
     (p.Probe("open:/etc/hostname"), ["probe", "open:/etc/hostname"]),
     (p.Stop(), ["stop"]),
 ]
@@ -214,6 +221,8 @@ REPLY_EXAMPLES: list[tuple[p.Reply, list[Any]]] = [
         ["import", "env", "log", [1, 2.5, -3], "(i32 f64 i64) -> ()"],
     ),
     (p.ImportRequest("env", "f", [], ""), ["import", "env", "f", [], ""]),
+    (p.OutputChunk(1, b"hello\n"), ["output", 1, b"hello\n"]),
+    (p.OutputChunk(2, b""), ["output", 2, b""]),
 ]
 
 
@@ -495,6 +504,13 @@ BAD_COMMANDS = [
     [1, "size", 0],
     [1, "serialize", b""],
     [1, "output", None],
+    [1, "instantiate"],
+    [1, "instantiate", []],
+    [1, "get_global", 1],
+    [1, "set_global", "g"],
+    [1, "set_global", "g", "1"],
+    [1, "set_global", "g", True],
+    [1, "set_global", "g", None],
     [1, "stop", 1],
     # read: offset, size
     [1, "read", "0", 4],
@@ -569,6 +585,12 @@ BAD_COMMANDS = [
 ]
 
 BAD_REPLIES = [
+    # output: stream 1 or 2, bytes
+    [1, "output", 0, b"x"],
+    [1, "output", 3, b"x"],
+    [1, "output", 1, "x"],
+    [1, "output", True, b"x"],
+    [1, "output", 1],
     # a command kind is not a reply
     [1, "size"],
     [1, "call", "f", []],
@@ -721,8 +743,8 @@ random_frames = st.lists(st.binary(max_size=40).map(raw_frame), max_size=6).map(
 
 KINDS = [
     "init", "size", "read", "write", "read_string", "call", "import_response",
-    "import_error", "serialize", "deserialize", "output", "probe", "stop",
-    "execution_result", "ok", "error", "import",
+    "import_error", "serialize", "deserialize", "instantiate", "get_global", "set_global",
+    "probe", "stop", "execution_result", "ok", "error", "import", "output",
 ]  # fmt: skip
 
 #: message-shaped values, most of them wrong somewhere
@@ -1005,6 +1027,33 @@ class TestParentConnection:
             worker_says(conn, outer, p.Result((1,)))
         assert_broken(conn)
 
+    def test_output_for_a_command_that_runs_no_wasm(self) -> None:
+        conn = ParentConnection()
+        pending, _ = conn.send(p.Size())
+        with pytest.raises(p.RemoteProtocolError, match="output during size"):
+            worker_says(conn, pending.command_id, p.OutputChunk(1, b"x"))
+        assert_broken(conn)
+
+    def test_output_while_an_import_answer_is_outstanding(self) -> None:
+        conn = ParentConnection()
+        pending, _ = conn.send(p.Call("f", []))
+        worker_says(conn, pending.command_id, p.ImportRequest("env", "f", [], "()"))
+        with pytest.raises(p.RemoteProtocolError, match="outstanding"):
+            worker_says(conn, pending.command_id, p.OutputChunk(1, b"x"))
+        assert_broken(conn)
+
+    @pytest.mark.parametrize(
+        "command", [p.Call("f", []), p.Init(b"\0asm", {}), p.Instantiate({})], ids=repr
+    )
+    def test_output_passes_through_and_leaves_the_command_pending(
+        self, command: p.Command[Any]
+    ) -> None:
+        conn = ParentConnection()
+        pending, _ = conn.send(command)
+        chunk = p.OutputChunk(2, b"err")
+        assert worker_says(conn, pending.command_id, chunk) == (pending, chunk)
+        assert conn.stack == [pending]
+
     def test_import_request_for_a_command_that_is_not_a_call(self) -> None:
         conn = ParentConnection()
         pending, _ = conn.send(p.Read(0, 1))
@@ -1040,9 +1089,15 @@ class TestRepliesCheckedAgainstTheirCommand:
             (p.Call("f", []), p.Result((1,))),
             (p.Call("f", []), p.Result(([True],))),
             (p.Call("f", []), p.Ok()),
-            (p.TakeOutput(), p.Result((b"o",))),
+            (p.GetGlobal("g"), p.Result((1,))),
+            (p.GetGlobal("g"), p.Result(([],))),
+            (p.GetGlobal("g"), p.Result(([1, 2],))),
+            (p.GetGlobal("g"), p.Result((["1"],))),
+            (p.SetGlobal("g", 1), p.Result(())),
+            (p.Instantiate({}), p.Result(([], [], []))),
             (p.Probe("pid"), p.Result((1,))),
-            (p.Init(b"\0asm", {}), p.Result(([], [["func", "f"]]))),
+            (p.Init(b"\0asm", {}), p.Result(([], [["func", "f"]], []))),
+            (p.Init(b"\0asm", {}), p.Result(([], []))),
             (p.Stop(), p.Result(())),
         ],
         ids=repr,
@@ -1065,8 +1120,15 @@ class TestRepliesCheckedAgainstTheirCommand:
             (p.Write(0, b"x"), p.Ok(), None),
             (p.Locate(4, 1, "write"), p.Result((1 << 40, 65536)), (1 << 40, 65536)),
             (p.Call("f", [1]), p.Result(([1, 2.5],)), [1, 2.5]),
-            (p.TakeOutput(), p.Result((b"o", b"e")), (b"o", b"e")),
-            (p.Init(b"\0asm", {}), p.Result(([["m", "n", "()"]], [])), ((("m", "n", "()"),), ())),
+            (p.GetGlobal("g"), p.Result(([-1],)), -1),
+            (p.GetGlobal("g"), p.Result(([0.5],)), 0.5),
+            (p.SetGlobal("g", 1), p.Ok(), None),
+            (p.Instantiate({}), p.Ok(), None),
+            (
+                p.Init(b"\0asm", {}),
+                p.Result(([["m", "n", "()"]], [], [["g", "i", "mut"]])),
+                ((("m", "n", "()"),), (), (("g", "i", "mut"),)),
+            ),
         ],
         ids=repr,
     )
@@ -1213,6 +1275,8 @@ class SimulatedWorker:
         if isinstance(reply, p.ImportRequest):
             assert isinstance(top.command, p.Call)
             top.suspended = True
+        elif isinstance(reply, p.OutputChunk):
+            assert isinstance(top.command, p.WASM_RUNNING)
         else:
             self.stack.pop()
         return p.encode_reply(top.command_id, reply)
@@ -1225,15 +1289,20 @@ _entry = st.lists(texts, min_size=3, max_size=3)
 #: a final reply of the shape each command expects
 _RIGHT_SHAPE: dict[type[p.Command[Any]], st.SearchStrategy[p.Reply]] = {
     p.Init: st.builds(
-        lambda i, e: p.Result((i, e)), st.lists(_entry, max_size=2), st.lists(_entry, max_size=2)
+        lambda i, e, g: p.Result((i, e, g)),
+        st.lists(_entry, max_size=2),
+        st.lists(_entry, max_size=2),
+        st.lists(_entry, max_size=2),
     ),
+    p.Instantiate: st.just(p.Ok()),
+    p.GetGlobal: st.one_of(wire_ints, st.floats()).map(lambda v: p.Result(([v],))),
+    p.SetGlobal: st.just(p.Ok()),
     p.Size: st.integers(0, p.MAX_ID).map(lambda n: p.Result((n,))),
     p.Read: blobs.map(lambda b: p.Result((b,))),
     p.ReadString: blobs.map(lambda b: p.Result((b,))),
     p.Serialize: blobs.map(lambda b: p.Result((b,))),
     p.Locate: st.tuples(st.integers(0, p.MAX_ID), st.integers(0, p.MAX_ID)).map(p.Result),
     p.Call: number_lists.map(lambda n: p.Result((n,))),
-    p.TakeOutput: st.tuples(blobs, blobs).map(p.Result),
     p.Probe: texts.map(lambda t: p.Result((t,))),
     p.Write: st.just(p.Ok()),
     p.Deserialize: st.just(p.Ok()),
@@ -1247,7 +1316,9 @@ def final_reply_for(command: p.Command[Any]) -> st.SearchStrategy[p.Reply]:
 
 
 def expected_event(command: p.Command[Any], reply: p.Reply) -> Any:
-    return reply if isinstance(reply, p.Error | p.ImportRequest) else Done(command.accept(reply))
+    if isinstance(reply, p.Error | p.ImportRequest | p.OutputChunk):
+        return reply
+    return Done(command.accept(reply))
 
 
 class ParentAndWorker(RuleBasedStateMachine):
@@ -1303,9 +1374,14 @@ class ParentAndWorker(RuleBasedStateMachine):
     @rule(data=st.data())
     def worker_replies(self, data: st.DataObject) -> None:
         top = self.worker.stack[-1]
-        # a call imports more often than not, so that nesting gets deep
+        # a call imports more often than not, so that nesting gets deep; wasm that runs
+        # may write output first
         imports = isinstance(top.command, p.Call) and data.draw(st.integers(0, 3), label="i") < 3
-        replies = import_requests if imports else final_reply_for(top.command)
+        writes = isinstance(top.command, p.WASM_RUNNING) and data.draw(st.booleans(), label="o")
+        if writes:
+            replies: st.SearchStrategy[p.Reply] = output_chunks
+        else:
+            replies = import_requests if imports else final_reply_for(top.command)
         reply = data.draw(replies, label="reply")
         parent_top = self.conn.stack[-1]
         pending, got = self.to_parent(self.worker.reply(reply), data)

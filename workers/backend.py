@@ -9,14 +9,22 @@ this seam: each backend maps its runtime's errors at the boundary (the httpcore
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 Number = int | float
 
-#: called by the backend when the wasm calls a host import:
-#: (module, name, args, signature) -> results
-HostCall = Callable[[str, str, list[Number], str], list[Number]]
+
+class Host(Protocol):
+    """What a backend reaches the command loop through, from inside the wasm."""
+
+    def host_call(self, module: str, name: str, args: list[Number], signature: str) -> list[Number]:
+        """The wasm called the import ``module.name``: the parent's answer."""
+        ...
+
+    def write_output(self, stream: int, data: bytes) -> None:
+        """The wasm wrote ``data`` to WASI stdout (1) or stderr (2)."""
+        ...
 
 
 class CommandFailed(Exception):
@@ -60,6 +68,14 @@ class Backend(Protocol):
     @property
     def memory(self) -> Memory: ...
 
+    @property
+    def globals(self) -> Sequence[tuple[str, str, str]]:
+        """Exported globals: (name, type character, "mut" or "const")."""
+
+    def link(self, options: Mapping[str, Any]) -> None:
+        """Link the imports and set up WASI; before the sandbox closes."""
+        ...
+
     def instantiate(self) -> None:
         """Instantiate the module: its start function and ``_initialize`` run."""
         ...
@@ -67,6 +83,9 @@ class Backend(Protocol):
     def prepare_call(self, name: str, args: list[Number]) -> Callable[[], list[Number]]:
         """Check the export and the arguments; a thunk that runs the call."""
         ...
+
+    def get_global(self, name: str) -> Number: ...
+    def set_global(self, name: str, value: Number) -> None: ...
 
     def arm(self, *, fresh_fuel: bool) -> None:
         """Set the interrupt deadline (and a fresh fuel budget) for wasm about to run.
@@ -76,8 +95,4 @@ class Backend(Protocol):
 
     def interrupt(self) -> None:
         """Thread-safe: make the running wasm trap with ``interrupt``."""
-        ...
-
-    def take_output(self, limit: int) -> tuple[bytes, bytes]:
-        """Take up to ``limit`` bytes of each captured stream."""
         ...

@@ -11,8 +11,8 @@ import wasmtime
 
 from beamr.protocol import WASM_MAGIC
 from workers import wasm_binary
+from workers.compiled import signature
 from workers.wasmtime_raw import trap_message
-from workers.wasmtime_worker import signature
 
 
 def _extern(ty: Any, types: Any) -> dict[str, Any]:

@@ -11,7 +11,14 @@ with ``nesting_too_deep`` before it enters the wasm.
 ``init`` builds the backend (load, link), hardens the process (the ``harden`` hook:
 :mod:`workers.sandbox`) and only then instantiates the module, as a wasm entry like
 any call: interruptible, with fresh fuel, and with ``call_timeout`` enforced here,
-since the parent cannot tell loading from running.
+since the parent cannot tell loading from running. With ``instantiate: false`` it
+stops after loading, and ``instantiate`` (with the instance's own WASI settings)
+links, hardens and instantiates later: a pool keeps such workers ready.
+
+WASI output is sent as ``output`` frames while the wasm runs: in runs of up to
+:data:`OUTPUT_FLUSH` bytes, or once :data:`OUTPUT_LATENCY` has passed since the first
+byte waiting (the watcher thread sends it then), and always before the reply that
+follows it. One lock orders every frame the worker sends.
 
 The :class:`~workers.watcher.Watcher` thread interrupts entries on the parent's
 request: only while (and only if) that entry is still running or not yet started.
@@ -28,14 +35,18 @@ from typing import Any
 
 from beamr import protocol as p
 from workers import probe
-from workers.backend import Backend, CommandFailed, HostCall, Number
+from workers.backend import Backend, CommandFailed, Host, Number
 
 RECV_CHUNK = 1 << 16
+#: WASI output waiting to be sent goes once it reaches this many bytes ...
+OUTPUT_FLUSH = 64 << 10
+#: ... or this many seconds after its first byte
+OUTPUT_LATENCY = 0.05
 #: the exit status of a worker whose host callback let an exception escape (the wasm
 #: would otherwise go on with whatever the callback left behind)
 EXIT_HOST_FAILURE = 71
 
-MakeBackend = Callable[[bytes, Mapping[str, Any], HostCall], Backend]
+MakeBackend = Callable[[bytes, Mapping[str, Any], Host], Backend]
 Harden = Callable[[Mapping[str, Any]], None]
 Handler = Callable[[int, Any], p.Reply]
 
@@ -78,6 +89,13 @@ class Server:
         #: the highest entry id seen; an interrupt for a lower id not running is stale
         self._last_call = 0
         self._lock = threading.Lock()
+        #: orders every frame sent, from either thread; guards the output waiting
+        self._send_lock = threading.Lock()
+        #: WASI output not sent yet: (entry id, stream, bytes) runs, oldest first
+        self._output: list[tuple[int, int, bytearray]] = []
+        self._output_bytes = 0
+        #: the ``init`` options, completed by ``instantiate``'s
+        self._options: Mapping[str, Any] = {}
         self._table: dict[type[p.Command[Any]], Handler] = {
             p.Call: self._call,
             p.Size: lambda _, c: p.Result((self._memory.size(),)),
@@ -88,9 +106,11 @@ class Server:
             ),
             p.Locate: lambda _, c: p.Result(self._memory.locate(c.offset, c.size, c.access)),
             p.Init: self._init,
+            p.Instantiate: self._instantiate,
+            p.GetGlobal: lambda _, c: p.Result(([self._initialised().get_global(c.name)],)),
+            p.SetGlobal: self._set_global,
             p.Serialize: lambda _, c: p.Result((self._memory.read(0, self._memory.size()),)),
             p.Deserialize: self._deserialize,
-            p.TakeOutput: self._take_output,
             p.Probe: self._probe,
             p.Stop: self._stop,
             p.ImportResponse: self._unasked,
@@ -118,10 +138,48 @@ class Server:
             self._decoder.feed(chunk)
 
     def _send(self, command_id: int, reply: p.Reply) -> None:
-        try:
-            self._sock.sendall(p.encode_reply(command_id, reply))
-        except OSError:
-            raise StopWorker from None
+        with self._send_lock:
+            try:
+                if self._output:
+                    self._send_output()
+                self._sock.sendall(p.encode_reply(command_id, reply))
+            except OSError:
+                raise StopWorker from None
+
+    def write_output(self, stream: int, data: bytes) -> None:
+        """The wasm wrote to stdout (1) or stderr (2): keep it for the next frame."""
+        call_id = self._calls[-1] if self._calls else 0
+        with self._send_lock:
+            first = not self._output
+            last = self._output[-1] if self._output else None
+            if last is not None and last[0] == call_id and last[1] == stream:
+                last[2].extend(data)
+            else:
+                self._output.append((call_id, stream, bytearray(data)))
+            self._output_bytes += len(data)
+            if self._output_bytes >= OUTPUT_FLUSH:
+                try:
+                    self._send_output()
+                except OSError:
+                    raise StopWorker from None
+                return
+        if first and self.watcher is not None:
+            self.watcher.flush_after(OUTPUT_LATENCY)
+
+    def flush_output(self) -> None:
+        """From the watcher thread: send the output waiting, if any."""
+        with self._send_lock:
+            if self._output:
+                self._send_output()
+
+    def _send_output(self) -> None:
+        """Send the output waiting (the send lock held)."""
+        output, self._output, self._output_bytes = self._output, [], 0
+        for call_id, stream, data in output:
+            view = memoryview(data)
+            for at in range(0, len(view), p.INLINE_CHUNK):
+                piece = bytes(view[at : at + p.INLINE_CHUNK])
+                self._sock.sendall(p.encode_reply(call_id, p.OutputChunk(stream, piece)))
 
     # ------------------------------------------------------------------- commands
 
@@ -184,9 +242,9 @@ class Server:
         memory.write(0, command.data)
         return p.Ok()
 
-    def _take_output(self, _: int, command: p.TakeOutput) -> p.Reply:
-        out, err = self._initialised().take_output(max(0, min(command.limit, p.INLINE_CHUNK)))
-        return p.Result((out, err))
+    def _set_global(self, _: int, command: p.SetGlobal) -> p.Reply:
+        self._initialised().set_global(command.name, command.value)
+        return p.Ok()
 
     def _probe(self, _: int, command: p.Probe) -> p.Reply:
         if command.what == "module_source" and self.backend is not None:
@@ -202,18 +260,37 @@ class Server:
     def _init(self, command_id: int, command: p.Init) -> p.Reply:
         if self.backend is not None or self._calls:
             raise CommandFailed("bad_command", "already initialised")
-        options = command.options
-        backend = self._make_backend(command.binary, options, self._host_call)
-        if self._harden is not None:
-            self._harden(options)  # raises CommandFailed("sandbox", ...): nothing ran
+        self._options = command.options
+        backend = self._make_backend(command.binary, command.options, self)
         self.backend, self._memory = backend, backend.memory
-        limits = options.get("limits") or {}
         try:
-            self._enter(command_id, backend.instantiate, timeout=limits.get("call_timeout"))
+            if command.options.get("instantiate", True):
+                self._start_instance(command_id, backend, command.options)
         except BaseException:
             self.backend, self._memory = None, _NotInitialised()
             raise
-        return p.Result(([list(i) for i in backend.imports], [list(e) for e in backend.exports]))
+        return p.Result(
+            (
+                [list(i) for i in backend.imports],
+                [list(e) for e in backend.exports],
+                [list(g) for g in backend.globals],
+            )
+        )
+
+    def _instantiate(self, command_id: int, command: p.Instantiate) -> p.Reply:
+        backend = self._initialised()
+        self._start_instance(command_id, backend, {**self._options, **command.options})
+        return p.Ok()
+
+    def _start_instance(
+        self, command_id: int, backend: Backend, options: Mapping[str, Any]
+    ) -> None:
+        """Link, harden, then instantiate: no code of the module runs unconfined."""
+        backend.link(options)
+        if self._harden is not None:
+            self._harden(options)  # raises CommandFailed("sandbox", ...): nothing ran
+        limits = options.get("limits") or {}
+        self._enter(command_id, backend.instantiate, timeout=limits.get("call_timeout"))
 
     def _call(self, command_id: int, command: p.Call) -> p.Reply:
         run = self._initialised().prepare_call(command.name, command.args)
@@ -273,7 +350,7 @@ class Server:
 
     # -------------------------------------------------------------- host imports
 
-    def _host_call(self, module: str, name: str, args: list[Number], sig: str) -> list[Number]:
+    def host_call(self, module: str, name: str, args: list[Number], sig: str) -> list[Number]:
         """Called from inside the wasm: ask the parent, serve it until it answers."""
         call_id = self._calls[-1]
         self._send(call_id, p.ImportRequest(module, name, args, sig))

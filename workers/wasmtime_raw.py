@@ -93,6 +93,8 @@ def as_failure(exc: BaseException) -> CommandFailed:
     """The one mapping of wasmtime's exceptions to error replies."""
     if isinstance(exc, CommandFailed):
         return exc
+    if isinstance(exc, wasmtime.ExitTrap):  # WASI proc_exit
+        return CommandFailed("trap", f"exited with status {exc.code}", "exit", [exc.code])
     if isinstance(exc, wasmtime.Trap):
         code = exc.trap_code
         return CommandFailed("trap", trap_message(exc), code.name.lower() if code else None)

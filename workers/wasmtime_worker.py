@@ -1,155 +1,109 @@
 """The wasmtime backend: one engine, one store, one instance.
 
-It is built in two steps. :class:`WasmtimeBackend` loads the module (from the
-fork-server, the compiled-module cache, or a compile), makes the store and links the
-imports; nothing of the module runs yet. The command loop then hardens the process
-(:mod:`workers.sandbox`) and calls :meth:`WasmtimeBackend.instantiate`, which runs the
-start function and ``_initialize`` under the same limits as any call.
+It is built in three steps. :class:`WasmtimeBackend` loads the module (from the
+fork-server, the compiled-module cache, or a compile: :mod:`workers.compiled`) and
+makes the store; :meth:`~WasmtimeBackend.link` links the imports and sets up WASI,
+opening what must be opened before the sandbox closes; the command loop then hardens
+the process (:mod:`workers.sandbox`) and calls :meth:`~WasmtimeBackend.instantiate`,
+which runs the start function and ``_initialize`` under the same limits as any call.
 
 The raw wasmtime calls and the mapping of wasmtime's errors live in
-:mod:`workers.wasmtime_raw`; memory io in :mod:`workers.linear_memory`; the WASI
-functions the worker answers itself in :mod:`workers.wasi`.
+:mod:`workers.wasmtime_raw`; memory io in :mod:`workers.linear_memory`; WASI in
+:mod:`workers.wasi_link`; handlers that run in the worker in :mod:`workers.host_context`.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import wasmtime
 
 from beamr import protocol as p
-from workers import module_cache, wasm_binary
+from workers import compiled, host_context, wasi_link, wasm_binary
 from workers import wasmtime_raw as raw
-from workers.backend import CommandFailed, HostCall, Number
+from workers.backend import CommandFailed, Host, Number
 from workers.budget import BUDGET
+from workers.compiled import signature
 from workers.linear_memory import LinearMemory
 from workers.wasi import Sleeper
 
-WASI_MODULE: Final = "wasi_snapshot_preview1"
-OUTPUT_LIMIT: Final = 16 << 20  # bytes of WASI stdout (and of stderr) kept for the parent
 #: table elements cost this many bytes of the memory budget
 TABLE_ELEMENT_BYTES: Final = 8
 #: table space every instance gets beyond its budget: a module's usual small
 #: function table does not cost it a page of linear memory (64 KiB)
 FREE_TABLE_ELEMENTS: Final = 8192
 
-#: (cache key, engine, module) prepared by the fork-server before it forked this
-#: worker: used when the worker's own module has that key (see workers/zygote.py)
-PRELOADED: tuple[str, wasmtime.Engine, wasmtime.Module] | None = None
 FuncType = tuple[list[str], list[str]]
-
-
-def signature(params: list[str], results: list[str]) -> str:
-    """HyperBEAM's signature string: ``(ii)i`` for (i32, i32) -> i32."""
-
-    def chars(types: list[str]) -> str:
-        return "".join(p.SIGNATURE_CHARS.get(t, p.OTHER_TYPE_CHAR) for t in types)
-
-    return f"({chars(params)}){chars(results)}"
-
-
-def engine_flags(options: Mapping[str, Any]) -> dict[str, Any]:
-    """The engine settings that change compiled code, from the ``init`` options."""
-    limits = options.get("limits") or {}
-    return {
-        "memory64": True,
-        "epoch_interruption": True,
-        "consume_fuel": limits.get("fuel") is not None,
-    }
-
-
-def make_engine(flags: Mapping[str, Any]) -> wasmtime.Engine:
-    config = wasmtime.Config()
-    config.wasm_memory64 = bool(flags["memory64"])
-    config.epoch_interruption = bool(flags["epoch_interruption"])
-    config.consume_fuel = bool(flags["consume_fuel"])
-    # One thread: a compile on many leaves a pool of threads behind, and every thread
-    # of a worker must confine itself (workers.sandbox); the fork-server must not fork
-    # with a thread around.
-    config.parallel_compilation = False
-    # Memories come from the budget's creator (workers.budget), not from memory
-    # images: no copy-on-write image to build, and so no memfd (which the sandbox denies).
-    config.memory_init_cow = False
-    BUDGET.attach(config)
-    return wasmtime.Engine(config)
+_GLOBAL_KINDS: Final = {"i32": int, "i64": int, "f32": float, "f64": float}
 
 
 class WasmtimeBackend:
     """One wasm instance in wasmtime, as the command loop sees it."""
 
-    def __init__(self, binary: bytes, options: Mapping[str, Any], host_call: HostCall) -> None:
+    def __init__(self, binary: bytes, options: Mapping[str, Any], host: Host) -> None:
         if binary[:4] != p.WASM_MAGIC:
             # wasmtime would also accept WAT text; we take binaries only.
             raise CommandFailed("invalid_module", "not a wasm binary (no \\0asm magic)")
         limits = options.get("limits") or {}
         self._fuel: int | None = limits.get("fuel")
-        self._host_call = host_call
+        self._host = host
         #: where the compiled module came from: "fork-server", "cache" or "compiled"
-        self.module_source = "compiled"
-        self._module = self._load(binary, options)
+        self._engine, self._module, self.module_source = compiled.load(binary, options)
         self._read_types(binary)
         self._store = wasmtime.Store(self._engine)
         self._context = self._store._context()
         self._callbacks: list[Any] = []
         self.memory = LinearMemory(self._store)
         self._sleeper = Sleeper(self.memory)
-        self._stdout = bytearray()
-        self._stderr = bytearray()
         self._apply_budget(binary, limits.get("memory_bytes"))
         self._store.set_epoch_deadline(1)  # nothing runs yet; armed before each entry
-        self.imports: list[tuple[str, str, str]] = []
-        self._linker = self._link(options)
-        self.exports: list[tuple[str, str, str]] = []
+        self._linker: wasmtime.Linker | None = None
+        self._instance: wasmtime.Instance | None = None
         self._funcs: dict[str, tuple[wasmtime.Func, list[str], list[str]]] = {}
         #: per export: its raw call, resolved on first use
         self._raw: dict[str, Callable[[list[Number]], list[Number]]] = {}
 
     # ----------------------------------------------------------------------- loading
 
-    def _load(self, binary: bytes, options: Mapping[str, Any]) -> wasmtime.Module:
-        """The compiled module: the fork-server's, the cache's, or compiled (and cached)."""
-        flags = engine_flags(options)
-        key = module_cache.cache_key(hashlib.sha256(binary).digest(), flags)
-        if PRELOADED is not None and PRELOADED[0] == key:  # shared copy-on-write
-            _, self._engine, module = PRELOADED
-            self.module_source = "fork-server"
-            return module
-        self._engine = make_engine(flags)
-        cache_dir = options.get("cache_dir")
-        if cache_dir:
-            cached = module_cache.load(self._engine, cache_dir, key)
-            if cached is not None:
-                self.module_source = "cache"
-                return cached
-        try:
-            module = wasmtime.Module(self._engine, binary)
-        except wasmtime.WasmtimeError as exc:
-            raise CommandFailed("invalid_module", raw.trap_message(exc)) from None
-        if cache_dir:
-            max_bytes = options.get("cache_max_bytes") or module_cache.DEFAULT_MAX_BYTES
-            module_cache.store(cache_dir, key, module, max_bytes)
-        return module
-
     def _read_types(self, binary: bytes) -> None:
-        """Value types of imports and exports, from the binary itself: wasmtime's C API
-        aborts the process when asked the kind of a v128 (see workers.wasm_binary)."""
+        """Imports, exports and globals, by value type, from the binary itself:
+        wasmtime's C API aborts the process when asked the kind of a v128 (see
+        workers.wasm_binary)."""
         try:
             shape = wasm_binary.shape(binary)
-            self._import_types: list[FuncType | None] = [
-                shape.function_type(index) if kind == "func" else None
-                for _, _, kind, index in shape.imports
+            self._import_types: list[tuple[str, str, FuncType | None]] = [
+                (module, name, shape.function_type(index) if kind == "func" else None)
+                for module, name, kind, index in shape.imports
             ]
             self._export_types: list[tuple[str, str, FuncType]] = [
                 (name, kind, shape.function_type(index) if kind == "func" else ([], []))
                 for name, kind, index in shape.exports
             ]
+            #: exported globals: name -> (value type, mutable)
+            self._globals = {
+                name: shape.global_type(index)
+                for name, kind, index in shape.exports
+                if kind == "global"
+            }
         except wasm_binary.Malformed as exc:
             raise CommandFailed(
                 "invalid_module", f"cannot read the module's types: {exc}"
             ) from None
+        self.imports = [
+            (module, name, signature(*types))
+            for module, name, types in self._import_types
+            if types is not None
+        ]
+        self.exports = [
+            (kind, name, signature(params, results) if kind == "func" else "")
+            for name, kind, (params, results) in self._export_types
+        ]
+        self.globals = [
+            (name, p.SIGNATURE_CHARS.get(kind, p.OTHER_TYPE_CHAR), "mut" if mutable else "const")
+            for name, (kind, mutable) in self._globals.items()
+        ]
         memories = [name for name, kind, _ in self._export_types if kind == "memory"]
         #: where io finds the memory while the start function runs (a host call during
         #: instantiation): the export "memory", else the first exported memory
@@ -185,67 +139,85 @@ class WasmtimeBackend:
 
     # --------------------------------------------------------------------- imports
 
-    def _link(self, options: Mapping[str, Any]) -> wasmtime.Linker:
-        handled = {(m, n) for m, n in options.get("handled_imports", [])}
+    def link(self, options: Mapping[str, Any]) -> None:
+        """Link every import; set up WASI (``options["wasi"]``). Runs before the
+        sandbox closes: it opens the WASI dirs and loads in-worker handlers."""
+        if self._linker is not None:
+            raise CommandFailed("bad_command", "already linked")
         wasi = options.get("wasi")
+        wasi_options: Mapping[str, Any] | None = (
+            (wasi if isinstance(wasi, dict) else {}) if wasi else None
+        )
         linker = wasmtime.Linker(self._engine)
         linker.allow_shadowing = True
-        if wasi:
-            self._store.set_wasi(self._wasi_config(wasi if isinstance(wasi, dict) else {}))
+        if wasi_options is not None and wasi_link.flavour(self._import_types) != "wasm64":
+            self._store.set_wasi(wasi_link.wasmtime_config(wasi_options, self._host.write_output))
             linker.define_wasi()
+        elif wasi_options is not None:
+            raise CommandFailed(
+                "invalid_module", "WASI with 64-bit pointers is not available in this worker"
+            )
+        handled = {(m, n) for m, n in options.get("handled_imports", [])}
+        in_worker = {(m, n): spec for m, n, spec in options.get("worker_handlers", [])}
+        paths = [str(path) for path in options.get("handler_paths", [])]
+        everything = bool(options.get("handle_all"))
+        context = host_context.HostContext(self.memory, self._nested_call)
         described = self._module.imports
         if len(described) != len(self._import_types):  # pragma: no cover - one module
             raise CommandFailed("invalid_module", "the module's imports could not be read")
-        for imp, types in zip(described, self._import_types, strict=True):
-            self._link_one(linker, imp, types, handled, bool(wasi))
-        return linker
-
-    def _link_one(
-        self,
-        linker: wasmtime.Linker,
-        imp: Any,
-        types: FuncType | None,
-        handled: set[tuple[str, str]],
-        wasi: bool,
-    ) -> None:
-        name = imp.name or ""
-        qualified = f"{imp.module}.{name}"
-        if isinstance(imp.type, wasmtime.MemoryType):
-            try:
-                memory = wasmtime.Memory(self._store, imp.type)
-            except wasmtime.WasmtimeError as exc:
+        for imp, (_, _, types) in zip(described, self._import_types, strict=True):
+            module, name = imp.module, imp.name or ""
+            qualified = f"{module}.{name}"
+            if isinstance(imp.type, wasmtime.MemoryType):
+                self._import_memory(linker, imp.type, module, name)
+                continue
+            if not isinstance(imp.type, wasmtime.FuncType) or types is None:
+                kind = type(imp.type).__name__.removesuffix("Type").lower()
                 raise CommandFailed(
-                    "invalid_module", f"imported memory {qualified}: {raw.trap_message(exc)}"
-                ) from None
-            linker.define(self._store, imp.module, name, memory)
-            return
-        if not isinstance(imp.type, wasmtime.FuncType) or types is None:
-            kind = type(imp.type).__name__.removesuffix("Type").lower()
-            raise CommandFailed(
-                "invalid_module", f"import {qualified}: {kind} imports are not supported"
-            )
-        params, results = types
-        sig = signature(params, results)
-        self.imports.append((imp.module, name, sig))
-        func: Callable[..., Any]
-        if (imp.module, name) in handled:
-            if not raw.numeric(params + results):
-                raise CommandFailed(
-                    "invalid_module",
-                    f"import {qualified}{sig} takes or returns values that cannot cross to "
-                    "Python (only i32, i64, f32 and f64 can)",
+                    "invalid_module", f"import {qualified}: {kind} imports are not supported"
                 )
-            func = self._handled(imp.module, name, sig, results)
-        elif wasi and imp.module == WASI_MODULE:
-            if name != "poll_oneoff" or sig != "(iiii)i":
-                return  # wasmtime's own WASI answers it
-            func = self._sleeper.poll_oneoff  # wasmtime's sleeps where no interrupt reaches
-        else:
-            func = self._missing(imp.module, name)
-        host = raw.host_function(
-            self._store, imp.type, params, results, func, self._on_host_call, self._callbacks
-        )
-        linker.define(self._store, imp.module, name, host)
+            params, results = types
+            sig = signature(params, results)
+            wasi_serves = wasi_options is not None and module == wasi_link.WASI_MODULE
+            func: Callable[..., Any]
+            if (module, name) in in_worker:
+                self._crossing(qualified, sig, params + results)
+                handler = host_context.load(in_worker[(module, name)], paths, qualified)
+                func = host_context.in_worker(handler, context, qualified, sig, results)
+            elif (module, name) in handled or (everything and not wasi_serves):
+                self._crossing(qualified, sig, params + results)
+                func = self._handled(module, name, sig, results)
+            elif wasi_serves:
+                if name != "poll_oneoff" or sig != "(iiii)i":
+                    continue  # wasmtime's own WASI answers it
+                func = self._sleeper.poll_oneoff  # wasmtime's sleeps where no interrupt reaches
+            else:
+                func = self._missing(module, name)
+            host = raw.host_function(
+                self._store, imp.type, params, results, func, self._on_host_call, self._callbacks
+            )
+            linker.define(self._store, module, name, host)
+        self._linker = linker
+
+    def _import_memory(
+        self, linker: wasmtime.Linker, ty: wasmtime.MemoryType, module: str, name: str
+    ) -> None:
+        try:
+            memory = wasmtime.Memory(self._store, ty)
+        except wasmtime.WasmtimeError as exc:
+            raise CommandFailed(
+                "invalid_module", f"imported memory {module}.{name}: {raw.trap_message(exc)}"
+            ) from None
+        linker.define(self._store, module, name, memory)
+
+    @staticmethod
+    def _crossing(qualified: str, sig: str, kinds: list[str]) -> None:
+        if not raw.numeric(kinds):
+            raise CommandFailed(
+                "invalid_module",
+                f"import {qualified}{sig} takes or returns values that cannot cross to "
+                "Python (only i32, i64, f32 and f64 can)",
+            )
 
     def _on_host_call(self, caller: Any) -> None:
         if self.memory.memory is None:  # the start function is running: find the memory
@@ -262,7 +234,7 @@ class WasmtimeBackend:
         return missing
 
     def _handled(self, module: str, name: str, sig: str, results: list[str]) -> Callable[..., Any]:
-        host_call = self._host_call
+        host_call = self._host.host_call
         what = f"{module}.{name} result"
 
         def handled(*args: Any) -> Any:
@@ -279,38 +251,10 @@ class WasmtimeBackend:
 
         return handled
 
-    # ----------------------------------------------------------------------- WASI
-
-    def _wasi_config(self, options: Mapping[str, Any]) -> wasmtime.WasiConfig:
-        cfg = wasmtime.WasiConfig()
-        cfg.argv = [str(a) for a in options.get("args", [])]
-        cfg.env = [(str(k), str(v)) for k, v in options.get("env", {}).items()]
-        for host, guest in options.get("dirs", {}).items():
-            try:
-                cfg.preopen_dir(str(host), str(guest))
-            except wasmtime.WasmtimeError as exc:
-                raise CommandFailed(
-                    "bad_config", f"WASI dir {host!r}: {raw.trap_message(exc)}"
-                ) from None
-        cfg.stdout_custom = self._capture(self._stdout)
-        cfg.stderr_custom = self._capture(self._stderr)
-        return cfg
-
-    @staticmethod
-    def _capture(buffer: bytearray) -> Callable[[bytes], int]:
-        def write(data: bytes) -> int:
-            buffer.extend(data)
-            if len(buffer) > OUTPUT_LIMIT:  # keep the newest output
-                del buffer[: len(buffer) - OUTPUT_LIMIT]
-            return len(data)
-
-        return write
-
-    def take_output(self, limit: int) -> tuple[bytes, bytes]:
-        out, err = bytes(self._stdout[:limit]), bytes(self._stderr[:limit])
-        del self._stdout[:limit]
-        del self._stderr[:limit]
-        return out, err
+    def _nested_call(self, name: str, args: list[Number]) -> list[Number]:
+        """An in-worker handler calling an export: inside the running call, under its
+        deadline and fuel."""
+        return self.prepare_call(name, args)()
 
     # ---------------------------------------------------------------- instantiation
 
@@ -319,11 +263,14 @@ class WasmtimeBackend:
 
         The command loop has armed the deadline and the fuel, and hardened the
         process, before this is called."""
+        if self._linker is None or self._instance is not None:
+            raise CommandFailed("bad_command", "instantiate: not linked, or instantiated")
         try:
             with raw.mapped_errors():
                 instance = self._linker.instantiate(self._store, self._module)
         except CommandFailed as exc:
             raise self._start_failed("instantiation failed", exc) from None
+        self._instance = instance
         self._describe_exports(instance)
         if "_initialize" in self._funcs:  # WASI reactor ABI: run constructors once
             self.arm(fresh_fuel=True)
@@ -339,20 +286,50 @@ class WasmtimeBackend:
         if exc.kind != "trap":
             return exc  # an import handler's error, a missing import: as they are
         code = f" ({exc.code})" if exc.code else ""
-        return CommandFailed("invalid_module", f"{what}{code}: {exc.text}", exc.code)
+        return CommandFailed("invalid_module", f"{what}{code}: {exc.text}", exc.code, exc.detail)
 
     def _describe_exports(self, instance: wasmtime.Instance) -> None:
         memory: wasmtime.Memory | None = None
         for name, kind, (params, results) in self._export_types:
+            if kind not in ("func", "memory"):
+                continue
             item = raw.export(self._store, instance, name)
             if item is None:  # pragma: no cover - the module's own export list
                 continue
-            self.exports.append((kind, name, signature(params, results) if kind == "func" else ""))
             if kind == "func":
                 self._funcs[name] = (wasmtime.Func._from_raw(item.of.func), params, results)
-            elif kind == "memory" and (memory is None or name == "memory"):
+            elif memory is None or name == "memory":
                 memory = wasmtime.Memory._from_raw(item.of.memory)
         self.memory.use(memory)
+
+    # ---------------------------------------------------------------------- globals
+
+    def _global(self, name: str) -> tuple[wasmtime.Global, str, bool]:
+        if self._instance is None:
+            raise CommandFailed("bad_command", "not instantiated")
+        found = self._globals.get(name)
+        item = raw.export(self._store, self._instance, name) if found else None
+        if found is None or item is None:
+            raise CommandFailed("export_not_found", f"no exported global named {name!r}")
+        kind, mutable = found
+        if kind not in _GLOBAL_KINDS:
+            raise CommandFailed(
+                "type_error", f"global {name!r} is a {kind}: only numbers cross to Python"
+            )
+        return wasmtime.Global._from_raw(item.of.global_), kind, mutable
+
+    def get_global(self, name: str) -> Number:
+        handle, kind, _ = self._global(name)
+        return _GLOBAL_KINDS[kind](handle.value(self._store))  # type: ignore[no-any-return]
+
+    def set_global(self, name: str, value: Number) -> None:
+        handle, kind, mutable = self._global(name)
+        if not mutable:
+            raise CommandFailed("type_error", f"global {name!r} is immutable")
+        if kind in ("i32", "i64") and type(value) is not int:
+            raise CommandFailed("type_error", f"global {name!r} is {kind}: an int is needed")
+        checked = raw.to_wasm(kind, value, f"global {name!r}")
+        handle.set_value(self._store, getattr(wasmtime.Val, kind)(checked))
 
     # ------------------------------------------------------------------------ calls
 

@@ -10,6 +10,9 @@ thread stays reachable. It waits on three things at once:
   process (a forked child of the parent) still holds the interrupt pipe open;
 - its own wake pipe, for a new deadline or a task the main thread hands over.
 
+It also sends WASI output that has waited long enough (:meth:`Watcher.flush_after`),
+so that a program's output reaches the parent while it runs.
+
 When the parent is gone the process exits at once, even in the middle of a runaway
 call. Some hardening steps are per thread (Landlock, capabilities): the main thread
 hands them to this thread with :meth:`Watcher.run_on_thread`.
@@ -17,6 +20,7 @@ hands them to this thread with :meth:`Watcher.run_on_thread`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import threading
@@ -32,6 +36,7 @@ __all__ = ["Watcher"]
 class Interruptible(Protocol):
     def interrupt(self, command_ids: tuple[int, ...]) -> None: ...
     def deadline_passed(self, command_id: int) -> None: ...
+    def flush_output(self) -> None: ...
 
 
 def _exit_now() -> None:
@@ -54,6 +59,8 @@ class Watcher:
         os.set_blocking(self._wake_read, False)
         self._lock = threading.Lock()
         self._deadline: tuple[int, float] | None = None
+        #: when to send the output waiting (monotonic seconds)
+        self._flush_at: float | None = None
         self._task: tuple[Callable[[], Any], threading.Event, list[BaseException]] | None = None
         self._thread = threading.Thread(target=self._run, name="beamr-watcher", daemon=True)
 
@@ -67,6 +74,14 @@ class Watcher:
         with self._lock:
             self._deadline = (command_id, time.monotonic() + seconds)
         os.write(self._wake_write, b"d")
+
+    def flush_after(self, seconds: float) -> None:
+        """Have the target send its waiting output ``seconds`` from now."""
+        with self._lock:
+            if self._flush_at is not None:
+                return
+            self._flush_at = time.monotonic() + seconds
+        os.write(self._wake_write, b"f")
 
     def clear_deadline(self) -> None:
         with self._lock:
@@ -94,14 +109,24 @@ class Watcher:
         decoder = p.InterruptDecoder()
         while True:
             with self._lock:
-                deadline = self._deadline
+                deadline, flush_at = self._deadline, self._flush_at
+            wake_at = min(
+                (at for at in (deadline and deadline[1], flush_at) if at is not None),
+                default=None,
+            )
             timeout = None
-            if deadline is not None:
-                timeout = max(0, int((deadline[1] - time.monotonic()) * 1000) + 1)
+            if wake_at is not None:
+                timeout = max(0, int((wake_at - time.monotonic()) * 1000) + 1)
             try:
                 events = poller.poll(timeout)
             except InterruptedError:  # pragma: no cover - poll restarts on its own
                 continue
+            if flush_at is not None and time.monotonic() >= flush_at:
+                with self._lock:
+                    self._flush_at = None
+                # (an OSError: the parent is gone; the main thread or the pidfd says so)
+                with contextlib.suppress(OSError):
+                    self._target.flush_output()
             if deadline is not None and time.monotonic() >= deadline[1]:
                 with self._lock:
                     if self._deadline == deadline:

@@ -25,7 +25,7 @@ own parent ends them.
 Compiled modules: when the hint names a module already in the compiled-module cache
 (:mod:`workers.module_cache`), the zygote loads it once, with an engine of the right
 configuration, and keeps it (the most recent ``MODULES`` of them); a worker forked
-for it finds it in :data:`workers.wasmtime_worker.PRELOADED` and uses it if its own
+for it finds it in :data:`workers.compiled.PRELOADED` and uses it if its own
 module has the same key: no engine to build, no code to load, the code pages shared.
 
 Fork hazard: the zygote never compiles (a parallel compile starts a thread pool, and
@@ -51,6 +51,8 @@ import wasmtime
 from beamr import protocol
 from workers import (  # noqa: F401
     budget,
+    compiled,
+    host_context,
     landlock,
     linear_memory,
     module_cache,
@@ -59,6 +61,7 @@ from workers import (  # noqa: F401
     seccomp,
     server,
     wasi,
+    wasi_link,
     wasm_binary,
     wasmtime_raw,
     wasmtime_worker,
@@ -150,14 +153,14 @@ class Zygote:
             if options is None:
                 return None
             digest, cache_dir = options["digest"], options["cache_dir"]
-            flags = wasmtime_worker.engine_flags(options)
+            flags = compiled.engine_flags(options)
             key = module_cache.cache_key(digest, flags)
             entry = self.modules.pop(key, None)
             if entry is None:
                 engine_key = tuple(sorted(flags.items()))
                 engine = self.engines.get(engine_key)
                 if engine is None:
-                    engine = wasmtime_worker.make_engine(flags)
+                    engine = compiled.make_engine(flags)
                     self.engines[engine_key] = engine
                 module = module_cache.load(engine, cache_dir, key)
                 if module is None:
@@ -188,7 +191,7 @@ class Zygote:
             os.close(status_fd)
             return
         if pid == 0:
-            wasmtime_worker.PRELOADED = preloaded
+            compiled.PRELOADED = preloaded
             self.become_worker(sock_fd, interrupt_fd)
         pidfd = os.pidfd_open(pid)
         try:

@@ -14,7 +14,7 @@ request carries the id of the call that made it. A frame longer than the decoder
 
 Commands (parent -> worker) mirror HyperBEAM's port terms; each expects one reply::
 
-    [id, "init", binary, options]         execution_result imports exports
+    [id, "init", binary, options]         execution_result imports exports globals
     [id, "size"]                          execution_result bytes
     [id, "read", offset, size]            execution_result data
     [id, "write", offset, data]           ok
@@ -23,17 +23,22 @@ Commands (parent -> worker) mirror HyperBEAM's port terms; each expects one repl
     [id, "call", name, args]              execution_result results
     [id, "serialize"]                     execution_result data
     [id, "deserialize", data]             ok
-    [id, "output", limit]                 execution_result stdout stderr
+    [id, "instantiate", options]          ok
+    [id, "get_global", name]              execution_result [value]
+    [id, "set_global", name, value]       ok
     [id, "probe", what]                   execution_result text
     [id, "stop"]                          (the worker exits)
     [id, "import_response", results]      (the suspended call resumes)
     [id, "import_error", kind, text]      (the suspended call traps)
 
 Any command may instead be answered ``[id, "error", kind, text, code, detail]``.
-While a ``call`` (or ``init``, whose start function may import) runs, the worker may
-send ``[id, "import", module, name, args, signature]``; until the parent answers it,
-the worker serves any other command (io, nested calls), so the exchange is a strict
-stack: every frame belongs to the innermost command still unanswered.
+While a command that runs wasm is in flight (``call``, and ``init`` or ``instantiate``,
+whose start function runs), the worker may send ``[id, "import", module, name, args,
+signature]``; until the parent answers it, the worker serves any other command (io,
+nested calls), so the exchange is a strict stack: every frame belongs to the innermost
+command still unanswered. Such a command may also be sent ``[id, "output", stream,
+data]`` frames, any number, before its final reply: the WASI output (stream 1 stdout,
+2 stderr) as the wasm writes it.
 
 ``locate`` is the bulk path's first half: the worker checks the range exactly as it
 would for a read or write and answers with where ``offset`` lies in its address

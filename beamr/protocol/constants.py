@@ -17,6 +17,7 @@ __all__ = [
     "MAX_ID",
     "MAX_NESTING",
     "NUMBER_CHARS",
+    "OUTPUT_STREAMS",
     "OTHER_TYPE_CHAR",
     "PROCESS_HEADROOM",
     "REPLY_MAX_FRAME_SIZE",
@@ -62,6 +63,8 @@ REPLY_MAX_FRAME_SIZE: Final = INLINE_CHUNK * 2 + (64 << 10)
 DEFAULT_PROCESS_BYTES: Final = 8 << 30
 PROCESS_HEADROOM: Final = 1 << 30
 LOCATE_ACCESS: Final = ("read", "write")
+#: the WASI output streams, by the file descriptor an ``output`` frame names
+OUTPUT_STREAMS: Final = {1: "stdout", 2: "stderr"}
 
 
 def process_limit(memory_bytes: int | None, process_bytes: int | None) -> int:

@@ -9,13 +9,14 @@ from typing import Any, Final, cast
 
 import msgpack
 
-from beamr.protocol.constants import DEFAULT_MAX_FRAME_SIZE, HEADER, MAX_ID, SPAWN
+from beamr.protocol.constants import DEFAULT_MAX_FRAME_SIZE, HEADER, MAX_ID, OUTPUT_STREAMS, SPAWN
 from beamr.protocol.messages import (
     COMMANDS,
     Command,
     Error,
     ImportRequest,
     Ok,
+    OutputChunk,
     ProtocolError,
     Reply,
     Result,
@@ -60,6 +61,8 @@ def encode_reply(command_id: int, reply: Reply) -> bytes:
         return _frame([command_id, "ok"])
     if type(reply) is Error:
         return _frame([command_id, "error", reply.kind, reply.text, reply.code, reply.detail])
+    if type(reply) is OutputChunk:
+        return _frame([command_id, "output", reply.stream, reply.data])
     if type(reply) is ImportRequest:
         return _frame(
             [command_id, "import", reply.module, reply.name, list(reply.args), reply.signature]
@@ -184,6 +187,7 @@ _REPLY_FIELDS: Final[dict[str, tuple[type | tuple[type, ...], ...]]] = {
     "ok": (),
     "error": (str, str, (str, type(None)), (list, type(None))),
     "import": (str, str, list, str),
+    "output": (int, bytes),
 }
 
 
@@ -200,6 +204,10 @@ def parse_reply(value: Any) -> tuple[int, Reply]:
         return command_id, Ok()
     if kind == "error":
         return command_id, Error(*rest)
+    if kind == "output":
+        if rest[0] not in OUTPUT_STREAMS:
+            raise ProtocolError(f"output to an unknown stream {show(rest[0])}")
+        return command_id, OutputChunk(rest[0], rest[1])
     return command_id, ImportRequest(
         rest[0], rest[1], numbers_of(rest[2], "import arguments"), rest[3]
     )

@@ -8,7 +8,7 @@ import reprlib
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Final, Generic, NoReturn, TypeVar, cast
 
-from beamr.protocol.constants import INLINE_CHUNK, LOCATE_ACCESS
+from beamr.protocol.constants import LOCATE_ACCESS
 
 T = TypeVar("T")
 
@@ -20,13 +20,16 @@ __all__ = [
     "Deserialize",
     "Entries",
     "Error",
+    "GetGlobal",
     "ImportFailed",
     "ImportRequest",
     "ImportResponse",
     "Init",
+    "Instantiate",
     "LocalProtocolError",
     "Locate",
     "Ok",
+    "OutputChunk",
     "Probe",
     "ProtocolError",
     "Read",
@@ -35,9 +38,10 @@ __all__ = [
     "Reply",
     "Result",
     "Serialize",
+    "SetGlobal",
     "Size",
     "Stop",
-    "TakeOutput",
+    "WASM_RUNNING",
     "Write",
     "numbers_of",
     "show",
@@ -100,7 +104,17 @@ class ImportRequest:
     signature: str
 
 
-Reply = Result | Ok | Error | ImportRequest
+@dataclass(frozen=True, slots=True)
+class OutputChunk:
+    """WASI output the running wasm wrote: ``stream`` is 1 (stdout) or 2 (stderr). Sent
+    while a command that runs wasm is in flight, before its final reply; it does not
+    answer the command."""
+
+    stream: int
+    data: bytes
+
+
+Reply = Result | Ok | Error | ImportRequest | OutputChunk
 
 
 def numbers_of(
@@ -135,7 +149,7 @@ class Command(Generic[T]):
 
     __slots__ = ()
     KIND: ClassVar[str]
-    WIRE: ClassVar[tuple[type, ...]]
+    WIRE: ClassVar[tuple[type | tuple[type, ...], ...]]
     REPLY: ClassVar[tuple[type, ...] | None]
     #: whether check() does anything (parsing skips the call otherwise)
     CHECKS: ClassVar[bool] = False
@@ -178,7 +192,9 @@ class Command(Generic[T]):
 COMMANDS: dict[str, type[Command[Any]]] = {}
 
 
-def _command(kind: str, *wire: type, reply: tuple[type, ...] | None = None) -> Any:
+def _command(
+    kind: str, *wire: type | tuple[type, ...], reply: tuple[type, ...] | None = None
+) -> Any:
     def register(cls: type[Command[Any]]) -> type[Command[Any]]:
         cls.KIND, cls.WIRE, cls.REPLY = kind, wire, reply
         names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
@@ -196,14 +212,28 @@ def _command(kind: str, *wire: type, reply: tuple[type, ...] | None = None) -> A
     return register
 
 
-@_command("init", bytes, dict, reply=(list, list))
+@_command("init", bytes, dict, reply=(list, list, list))
 @dataclass(slots=True)
-class Init(Command[tuple[Entries, Entries]]):
+class Init(Command[tuple[Entries, Entries, Entries]]):
+    """Load the module and, unless ``options["instantiate"]`` is false, instantiate it
+    (else :class:`Instantiate` does, later). The reply describes the module: its
+    function imports ``(module, name, signature)``, its exports ``(kind, name,
+    signature)`` and its exported globals ``(name, type character, "mut"|"const")``."""
+
     binary: bytes
     options: dict[str, Any] = field(default_factory=dict)
 
-    def convert(self, values: tuple[Any, ...]) -> tuple[Entries, Entries]:
-        return _entries(values[0]), _entries(values[1])
+    def convert(self, values: tuple[Any, ...]) -> tuple[Entries, Entries, Entries]:
+        return _entries(values[0]), _entries(values[1]), _entries(values[2])
+
+
+@_command("instantiate", dict)
+@dataclass(slots=True)
+class Instantiate(Command[None]):
+    """Instantiate a module loaded by ``init`` with ``instantiate: false``; ``options``
+    complete the ``init`` options (the instance's own WASI settings)."""
+
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 @_command("size", reply=(int,))
@@ -285,12 +315,27 @@ class Deserialize(Command[None]):
     data: bytes
 
 
-@_command("output", int, reply=(bytes, bytes))
+@_command("get_global", str, reply=(list,))
 @dataclass(slots=True)
-class TakeOutput(Command[tuple[bytes, bytes]]):
-    """Take (and clear) up to ``limit`` bytes of each captured WASI stream."""
+class GetGlobal(Command[int | float]):
+    """The value of the exported global ``name``."""
 
-    limit: int = INLINE_CHUNK
+    name: str
+
+    def convert(self, values: tuple[Any, ...]) -> int | float:
+        numbers = numbers_of(values[0], "a global's value", RemoteProtocolError)
+        if len(numbers) != 1:
+            raise RemoteProtocolError(f"get_global expects one value, got {show(numbers)}")
+        return numbers[0]
+
+
+@_command("set_global", str, (int, float))
+@dataclass(slots=True)
+class SetGlobal(Command[None]):
+    """Set the exported mutable global ``name``."""
+
+    name: str
+    value: int | float
 
 
 @_command("probe", str, reply=(str,))
@@ -309,3 +354,5 @@ class Stop(Command[None]):
 
 #: the answers to an import request: they resume (or trap) the suspended call
 ANSWERS: Final = (ImportResponse, ImportFailed)
+#: the commands that run wasm: only they may see import requests and output
+WASM_RUNNING: Final = (Call, Init, Instantiate)
