@@ -367,4 +367,3 @@ class WorkerActor:
     async def violation(self, reason: str) -> NoReturn:
         """The worker said something that cannot be true: kill it and raise."""
         await self._crashed(reason, violation=True)
-

@@ -48,7 +48,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from beamr import _forkserver
 from beamr._handlers import ImportMap, Resolver
 from beamr._output import Listener
-from beamr.api import start_instance, wasi_options
+from beamr.api import resolve_dirs, start_instance, wasi_options
 from beamr.errors import InstanceClosed
 from beamr.instance import Instance
 from beamr.programs import run_command
@@ -98,8 +98,11 @@ class Pool:
         if wasi is not None and not isinstance(wasi, bool | WasiConfig):
             raise TypeError("wasi must be True, False, None or a beamr.WasiConfig")
         #: the pool's WASI settings (None: no WASI); its instances wait to be instantiated
-        self._wasi = WasiConfig() if wasi is True else wasi or None
-        self._wasi_wire = None if self._wasi is None else wasi_options(self._wasi)
+        config = WasiConfig() if wasi is True else wasi or None
+        if config is not None:  # relative dirs: this working directory, not a later one
+            config = dataclasses.replace(config, dirs=resolve_dirs(config.dirs))
+        self._wasi = config
+        self._wasi_wire = None if config is None else wasi_options(config)
         self._options: dict[str, Any] = {
             "imports": imports,
             "wasi": self._wasi,
@@ -241,7 +244,8 @@ class Pool:
         on_output: Listener | None = None,
     ) -> Completed:
         """Run the pool's WASI command once with these settings, in a fresh instance:
-        :func:`beamr.run` without the start-up. Settings not given are the pool's."""
+        :func:`beamr.run` without the start-up. Settings not given are the pool's. A
+        program runs once per instance: the pool must have ``max_uses=1``."""
         if self._wasi is None:
             raise ValueError("Pool.run needs a pool made with wasi=")
         config = dataclasses.replace(

@@ -8,6 +8,10 @@ The same names as the async API, without ``await``::
         ptr = bs.io.write_string(wasm, "hello")
         print(bs.call(wasm, "str_len", [ptr]))
 
+    done = bs.run(program, args=["prog"], stdin=b"input")     # a beamr.Completed
+    with bs.Pool(program, wasi=True) as pool:
+        done = pool.run(args=["prog", "-v"])
+
 Everything runs on one event loop in a background thread: an anyio
 ``BlockingPortalProvider`` (asyncio by default: set ``beamr.sync.BACKEND = "trio"``
 before the first call to change it). The loop runs while an instance is open and
@@ -35,9 +39,24 @@ import anyio.to_thread
 import beamr
 from beamr import _handlers
 from beamr import io as _aio
-from beamr.types import Export, Import, Limits, Output, WasiConfig
+from beamr._output import Listener
+from beamr.programs import run_command
+from beamr.types import DEFAULT_OUTPUT_LIMIT, Completed, Export, Import, Limits, Output, WasiConfig
 
-__all__ = ["BACKEND", "Instance", "call", "deserialize", "io", "serialize", "start", "stop"]
+__all__ = [
+    "BACKEND",
+    "Instance",
+    "Pool",
+    "call",
+    "deserialize",
+    "get_global",
+    "io",
+    "run",
+    "serialize",
+    "set_global",
+    "start",
+    "stop",
+]
 
 T = TypeVar("T")
 BACKEND = "asyncio"
@@ -48,6 +67,8 @@ _provider_backend = ""
 #: in a handler's thread: the handler scopes it runs in (see beamr._handlers)
 _in_handler = threading.local()
 _open: weakref.WeakSet[Instance] = weakref.WeakSet()
+#: the blocking handle of each async instance, for the handlers it calls
+_views: weakref.WeakKeyDictionary[beamr.Instance, Instance] = weakref.WeakKeyDictionary()
 
 
 def _portals() -> anyio.from_thread.BlockingPortalProvider:
@@ -78,10 +99,14 @@ class Instance:
     :meth:`close`. While it is open, the background event loop runs."""
 
     def __init__(
-        self, inner: beamr.Instance, portals: anyio.from_thread.BlockingPortalProvider
+        self, inner: beamr.Instance, portals: anyio.from_thread.BlockingPortalProvider | None
     ) -> None:
         self.aio = inner  #: the underlying async instance
-        self._portals = portals
+        _views[inner] = self
+        self._finalizer: Any
+        if portals is None:  # a pool's instance: the pool keeps the loop up
+            self._finalizer = weakref.finalize(self, lambda: None)
+            return
         portals.__enter__()  # the loop stays up while this instance is open
         self._finalizer = weakref.finalize(self, portals.__exit__, None, None, None)
         _open.add(self)
@@ -111,8 +136,23 @@ class Instance:
         return self.aio.signature(name)
 
     def output(self) -> Output:
-        """WASI stdout/stderr captured since the last call."""
+        """WASI stdout/stderr kept since the last call (:meth:`beamr.Instance.output`)."""
         return _run(self.aio.output)
+
+    @property
+    def dropped_output(self) -> tuple[int, int]:
+        """See :attr:`beamr.Instance.dropped_output`."""
+        return self.aio.dropped_output
+
+    @property
+    def on_output(self) -> Listener | None:
+        """See :attr:`beamr.Instance.on_output`; the listener runs on the event loop's
+        thread, so it should be quick."""
+        return self.aio.on_output
+
+    @on_output.setter
+    def on_output(self, listener: Listener | None) -> None:
+        self.aio.on_output = listener
 
     def close(self) -> None:
         """Stop the worker (idempotent)."""
@@ -150,14 +190,20 @@ def _unwrap(wasm: Any) -> beamr.Instance:
     raise TypeError(f"expected a beamr.sync.Instance, got {type(wasm).__name__}")
 
 
-def _wrap_handler(handler: Callable[..., Any], holder: list[Instance]) -> Callable[..., Any]:
-    async def run_in_thread(_: beamr.Instance, *args: Any) -> Any:
+def _view(inner: beamr.Instance) -> Instance:
+    view = _views.get(inner)
+    return view if view is not None else Instance(inner, None)
+
+
+def _wrap_handler(handler: Callable[..., Any]) -> Callable[..., Any]:
+    async def run_in_thread(inner: beamr.Instance, *args: Any) -> Any:
         scopes = _handlers.current()
+        wasm = _view(inner)
 
         def in_thread() -> Any:
             _in_handler.scopes = scopes
             try:
-                return handler(holder[0], *args)
+                return handler(wasm, *args)
             finally:
                 _in_handler.scopes = ()
 
@@ -168,23 +214,32 @@ def _wrap_handler(handler: Callable[..., Any], holder: list[Instance]) -> Callab
     return run_in_thread
 
 
+def _wrap_imports(imports: Any) -> Any:
+    """``imports=`` with every callable run in a thread of its own (strings, which run
+    in the worker, as they are)."""
+    if imports is None:
+        return None
+    plan = _handlers.check_imports(imports)  # the same checks and errors as beamr.start
+    if plan.resolver is not None:
+        return _wrap_handler(plan.resolver)
+    return {
+        module: {name: h if isinstance(h, str) else _wrap_handler(h) for name, h in funcs.items()}
+        for module, funcs in imports.items()
+    }
+
+
 def start(
     binary: bytes | bytearray | memoryview,
     *,
-    imports: Mapping[str, Mapping[str, Any]] | None = None,
+    imports: Mapping[str, Mapping[str, Any]] | Callable[..., Any] | None = None,
     wasi: bool | WasiConfig | None = None,
     limits: Limits | None = None,
     sandbox: bool = True,
 ) -> Instance:
-    """Blocking :func:`beamr.start`. Handlers are plain functions ``(instance, *args)``."""
-    holder: list[Instance] = []
-    wrapped: dict[str, dict[str, Callable[..., Any]]] | None = None
-    if imports is not None:
-        _handlers.check_imports(imports)
-        wrapped = {
-            module: {name: _wrap_handler(h, holder) for name, h in funcs.items()}
-            for module, funcs in imports.items()
-        }
+    """Blocking :func:`beamr.start`. Handlers (and a resolver) are plain functions
+    ``(instance, *args)``, called in a thread of their own; string handlers run in the
+    worker as with :func:`beamr.start`."""
+    wrapped = _wrap_imports(imports)
     portals = _portals()
     with portals as portal:  # held across the start: the instance then holds it
 
@@ -193,8 +248,39 @@ def start(
                 binary, imports=wrapped, wasi=wasi, limits=limits, sandbox=sandbox
             )
 
-        holder.append(Instance(portal.call(go), portals))
-    return holder[0]
+        return Instance(portal.call(go), portals)
+
+
+def run(
+    binary: bytes | bytearray | memoryview,
+    *,
+    args: Sequence[str] = (),
+    stdin: bytes | bytearray | memoryview | None = None,
+    env: Mapping[str, str] | None = None,
+    dirs: Mapping[str, str] | None = None,
+    limits: Limits | None = None,
+    imports: Mapping[str, Mapping[str, Any]] | Callable[..., Any] | None = None,
+    on_output: Listener | None = None,
+    output_limit: int = DEFAULT_OUTPUT_LIMIT,
+    sandbox: bool = True,
+) -> Completed:
+    """Blocking :func:`beamr.run` (``on_output`` runs on the event loop's thread)."""
+    config = WasiConfig(
+        args=args, env=dict(env or {}), dirs=dict(dirs or {}), stdin=stdin,
+        output_limit=output_limit,
+    )  # fmt: skip
+    with start(binary, imports=imports, wasi=config, limits=limits, sandbox=sandbox) as wasm:
+        return _run(run_command, wasm.aio, on_output)
+
+
+def get_global(wasm: Instance, name: str) -> int | float:
+    """Blocking :func:`beamr.get_global`."""
+    return _run(beamr.get_global, _unwrap(wasm), name)
+
+
+def set_global(wasm: Instance, name: str, value: int | float) -> None:
+    """Blocking :func:`beamr.set_global`."""
+    _run(beamr.set_global, _unwrap(wasm), name, value)
 
 
 def call(wasm: Instance, name: str, args: Sequence[int | float] = ()) -> list[int | float]:
@@ -264,3 +350,6 @@ io = _IO()
 def _shutdown() -> None:
     """Close every open instance (tests that switch backends between runs)."""
     _close_all()
+
+
+from beamr._sync_pool import Pool  # noqa: E402 - it uses this module

@@ -125,8 +125,16 @@ def test_the_sync_facade_offers_every_name_of_the_async_one() -> None:
         sync_fn = getattr(bs.io, name)
         async_params = list(inspect.signature(getattr(beamr.io, name)).parameters)
         assert list(inspect.signature(sync_fn).parameters) == async_params, name
-    for name in ("call", "start", "stop", "serialize", "deserialize"):
-        assert callable(getattr(bs, name))
+    for name in (
+        "call", "start", "stop", "serialize", "deserialize", "get_global", "set_global", "run",
+    ):  # fmt: skip
+        sync_params = list(inspect.signature(getattr(bs, name)).parameters)
+        assert sync_params == list(inspect.signature(getattr(beamr, name)).parameters), name
+    pool_params = list(inspect.signature(bs.Pool).parameters)
+    assert pool_params == list(inspect.signature(beamr.Pool).parameters)
+    for method in ("instance", "run"):
+        sync_params = list(inspect.signature(getattr(bs.Pool, method)).parameters)
+        assert sync_params == list(inspect.signature(getattr(beamr.Pool, method)).parameters)
     with bs.start(wasm("calling")) as instance:
         assert instance.signature("fac") == "(F)F"
         assert instance.usable
@@ -142,3 +150,61 @@ def test_the_background_loop_runs_while_an_instance_is_open() -> None:
         during = {t.ident for t in threading.enumerate()} - before
         assert during  # the portal's loop thread
     assert not ({t.ident for t in threading.enumerate() if t.is_alive()} & during)
+
+
+def test_run_a_program() -> None:
+    done = bs.run(wasm("prog"), args=["prog", "cat"], stdin=b"blocking")
+    assert done == beamr.Completed(0, b"blocking", b"")
+    chunks: list[tuple[str, bytes]] = []
+    done = bs.run(wasm("prog"), args=["prog", "mix"], on_output=lambda s, d: chunks.append((s, d)))
+    assert chunks == [("stdout", b"o1"), ("stderr", b"e1"), ("stdout", b"o2")]
+    assert bs.run(wasm("prog"), args=["prog", "exit", "9"]).status == 9
+
+
+def test_globals() -> None:
+    with bs.start(wasm("globals")) as instance:
+        bs.set_global(instance, "g_i64", -1)
+        assert bs.get_global(instance, "g_i64") == -1
+        with pytest.raises(TypeError, match="immutable"):
+            bs.set_global(instance, "const_i32", 1)
+
+
+def test_a_resolver_and_string_handlers() -> None:
+    seen: list[str] = []
+
+    def resolver(instance: bs.Instance, module: str, name: str, args: list[int], sig: str) -> int:
+        assert isinstance(instance, bs.Instance)
+        seen.append(name)
+        return bs.io.size(instance) // 65536 + args[0]  # io on the same instance, nested
+
+    with bs.start(wasm("imports"), imports=resolver) as instance:
+        assert bs.call(instance, "call_i32", [4]) == [5]
+    assert seen == ["i32_to_i32"]
+    with bs.start(
+        wasm("calling"), imports={"env": {"host_mul": "tests.hostfns:mul"}}, wasi=True
+    ) as instance:
+        assert bs.call(instance, "mul_via_host", [6, 7]) == [42]
+
+
+def test_a_pool_of_programs() -> None:
+    with bs.Pool(wasm("prog"), size=2, wasi=True) as pool:
+        for i in range(3):
+            assert pool.run(args=["prog", "cat"], stdin=b"%d" % i).stdout == b"%d" % i
+        with pool.instance(wasi=beamr.WasiConfig(args=["prog", "args", "x"])) as instance:
+            assert bs.call(instance, "_start", []) == []
+            assert instance.output() == beamr.Output(b"x\n", b"")
+            assert instance.dropped_output == (0, 0)
+
+
+def test_a_pool_hands_handlers_their_own_instance() -> None:
+    pids: list[int] = []
+
+    def mul(instance: bs.Instance, a: int, b: int) -> int:
+        pids.append(instance.pid)
+        return a * b
+
+    with bs.Pool(wasm("calling"), size=2, imports={"env": {"host_mul": mul}}) as pool:
+        for _ in range(2):
+            with pool.instance() as instance:
+                assert bs.call(instance, "mul_via_host", [3, 4]) == [12]
+                assert pids[-1] == instance.pid

@@ -7,20 +7,19 @@ WASI-64 (memory64 modules whose pointers and sizes are i64), which
 same settings: argv, environment, preopened directories, stdin from bytes (EOF at once
 without), and stdout/stderr handed to the command loop as they are written.
 
-Everything here runs before the sandbox closes: directories are opened and stdin is
-put in a memory file now, since neither could be done afterwards.
+Everything here runs before the sandbox closes: directories are opened now, which
+could not be done afterwards.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import wasmtime
 
 from workers.backend import CommandFailed
-from workers.wasmtime_raw import trap_message
+from workers.wasmtime_raw import set_stdin_bytes, trap_message
 
 __all__ = ["WASI_MODULE", "flavour", "wasmtime_config"]
 
@@ -132,24 +131,11 @@ def wasmtime_config(
         except wasmtime.WasmtimeError as exc:
             raise CommandFailed("bad_config", f"WASI dir {host!r}: {trap_message(exc)}") from None
     stdin = options.get("stdin")
-    if stdin:
-        # wasmtime reads stdin from a file it opens now: a memory file holding the bytes
-        # (the sandbox forbids both later).
-        fd = os.memfd_create("beamr-stdin", os.MFD_CLOEXEC)
-        try:
-            _write_all(fd, stdin)
-            cfg.stdin_file = f"/proc/self/fd/{fd}"
-        finally:
-            os.close(fd)
+    if stdin is not None:
+        set_stdin_bytes(cfg, stdin)  # without: wasmtime's stdin reads EOF at once
     cfg.stdout_custom = _stream(output, 1)
     cfg.stderr_custom = _stream(output, 2)
     return cfg
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
 
 
 def _stream(output: Callable[[int, bytes], None], stream: int) -> Callable[[bytes], int]:

@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from beamr.protocol.constants import WASM_MAGIC
+
 __all__ = ["Malformed", "Reader", "Shape", "sections", "shape", "table_minimums"]
 
 SECTION_TYPE = 1
@@ -98,7 +100,7 @@ class Reader:
 
 def sections(data: bytes) -> Iterator[tuple[int, int, int]]:
     """``(id, start, end)`` of each section, in order."""
-    if data[:4] != b"\0asm" or len(data) < 8:
+    if data[:4] != WASM_MAGIC or len(data) < 8:
         raise Malformed("not a wasm binary")
     reader = Reader(data, 8)
     while reader.pos < reader.end:
@@ -151,6 +153,11 @@ def _skip_constant_expression(reader: Reader) -> None:
             reader.sleb(33)
         elif opcode in (0x6A, 0x6B, 0x6C, 0x7C, 0x7D, 0x7E):  # extended-const arithmetic
             continue
+        elif opcode == 0xFD:  # SIMD: v128.const and its 16 bytes is the constant one
+            sub = reader.uleb()
+            if sub != 0x0C:
+                raise Malformed(f"unsupported SIMD instruction {sub} in a constant expression")
+            reader.skip(16)
         elif opcode == 0xFB:  # GC constant instructions: opcode, then type index
             sub = reader.uleb()
             if sub in (0, 1, 6, 7, 8):

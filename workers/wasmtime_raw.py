@@ -37,6 +37,7 @@ __all__ = [
     "numeric",
     "raw_call",
     "set_deadline",
+    "set_stdin_bytes",
     "to_wasm",
     "trap_message",
 ]
@@ -204,6 +205,15 @@ def export(store: wasmtime.Store, instance: wasmtime.Instance, name: str) -> Any
         ctypes.byref(item),
     )
     return item if found else None
+
+
+def set_stdin_bytes(config: wasmtime.WasiConfig, data: bytes) -> None:
+    """Make ``data`` the WASI stdin of ``config`` (wasmtime-py has no wrapper for it;
+    its ``stdin_file`` starts threads at once, before the sandbox could confine them)."""
+    vec = _wffi.wasm_byte_vec_t()
+    buffer = (ctypes.c_uint8 * len(data)).from_buffer_copy(data) if data else None
+    _wffi.wasm_byte_vec_new(ctypes.byref(vec), len(data), buffer)
+    _wbind.wasi_config_set_stdin_bytes(config.ptr(), ctypes.byref(vec))  # takes the vector
 
 
 def caller_memory(caller: Any, name: bytes) -> wasmtime.Memory | None:
