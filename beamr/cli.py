@@ -2,12 +2,16 @@
 
 ::
 
+    beamr run FILE.wasm [--dir HOST[::GUEST]]... [--env NAME=VALUE]... [--fuel N]
+              [--timeout S] [--memory BYTES] [--argv0 NAME] [--no-stdin] [-- ARGS...]
     beamr inspect FILE.wasm [--json]
     beamr call FILE.wasm EXPORT [ARGS...] [--string TEXT]... [--read-string] [--wasi]
-    beamr memory FILE.wasm [--call EXPORT [ARGS...]] --dump OFFSET LEN
+               [--wasi-arg ARG]... [--dir ...] [--env ...] [--fuel N] [--timeout S]
+    beamr memory FILE.wasm [--call EXPORT [ARGS...]] --dump OFFSET LEN [--wasi ...]
     beamr demo
 
-Errors print one line to stderr and exit with status 1 (2 for usage errors).
+``run`` exits with the program's own status (134 if it trapped, as wasmtime's CLI).
+Other errors print one line to stderr and exit with status 1 (2 for usage errors).
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ from typing import Any
 import anyio
 
 import beamr
-from beamr import _spawn, io
+from beamr import _cli_options, _spawn, io
+from beamr._cli_options import EXIT_TRAP
+from beamr.programs import run_command
 from beamr.types import split_signature
 
 EXIT_ERROR = 1
@@ -115,12 +121,45 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------------- run
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run a WASI program to its end.
+
+    Run FILE.wasm's _start with ARGS (after --) as its arguments, this process's stdin
+    (read to its end first) as its stdin, and its output streamed to this process's
+    stdout and stderr. Exits with the program's status.
+    """
+    binary = _read_module(args.file)
+    stdin = None if args.no_stdin or sys.stdin is None else sys.stdin.buffer.read()
+    argv = [args.argv0 if args.argv0 is not None else args.file, *args.args]
+    config = _cli_options.wasi_config(args, argv, stdin)
+
+    async def run() -> int:
+        wasm = await beamr.start(binary, wasi=config, limits=_cli_options.limits(args))
+        async with wasm:
+            try:
+                done = await run_command(wasm, _cli_options.stream_to_terminal)
+            except beamr.Trap as exc:
+                print(f"beamr run: {args.file} trapped: {exc}", file=sys.stderr)
+                return EXIT_TRAP
+            return done.status
+
+    return anyio.run(run)
+
+
 # -------------------------------------------------------------------------------- call
 
 
-async def _start(binary: bytes, wasi: bool) -> beamr.Instance:
+async def _start(binary: bytes, args: argparse.Namespace) -> beamr.Instance:
     # Imports the module has but nobody here handles raise MissingImport if called.
-    return await beamr.start(binary, wasi=wasi)
+    wasi = None
+    if _cli_options.wants_wasi(args):
+        wasi = _cli_options.wasi_config(args, list(args.wasi_args), None)
+    instance = await beamr.start(binary, wasi=wasi, limits=_cli_options.limits(args))
+    instance.on_output = _cli_options.stream_to_terminal
+    return instance
 
 
 async def _call(
@@ -146,13 +185,17 @@ def cmd_call(args: argparse.Namespace) -> int:
 
     Start the module in a worker and call EXPORT. Numbers are read by the export's
     signature (0x... accepted for ints); each --string is written into the instance
-    (write_string) and its pointer passed after the numbers.
+    (write_string) and its pointer passed after the numbers. WASI output is shown as it
+    is written; a proc_exit ends the command with its status.
     """
     binary = _read_module(args.file)
 
     async def run() -> int:
-        async with await _start(binary, args.wasi) as instance:
-            results = await _call(instance, args.export, args.args, args.string or [])
+        async with await _start(binary, args) as instance:
+            try:
+                results = await _call(instance, args.export, args.args, args.string or [])
+            except beamr.ProcExit as exc:
+                return exc.status
             if args.read_string:
                 if not results:
                     raise CliError(f"{args.export} returned nothing to read a string at")
@@ -160,12 +203,6 @@ def cmd_call(args: argparse.Namespace) -> int:
                 print(text.decode("utf-8", errors="replace"))
             else:
                 print(" ".join(repr(r) for r in results))
-            if args.wasi:
-                out = await instance.output()
-                if out.stdout:
-                    sys.stdout.write(out.stdout.decode("utf-8", errors="replace"))
-                if out.stderr:
-                    sys.stderr.write(out.stderr.decode("utf-8", errors="replace"))
         return 0
 
     return anyio.run(run)
@@ -194,7 +231,7 @@ def cmd_memory(args: argparse.Namespace) -> int:
     offset, length = args.dump
 
     async def run() -> int:
-        async with await _start(binary, args.wasi) as instance:
+        async with await _start(binary, args) as instance:
             if args.call:
                 export, *texts = args.call
                 await _call(instance, export, texts, [])
@@ -249,6 +286,11 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--version", action="version", version=f"beamr {beamr.__version__}")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    p = _command(sub, cmd_run)
+    p.add_argument("file", metavar="FILE.wasm")
+    p.add_argument("args", nargs="*", metavar="ARGS", help="the program's arguments (after --)")
+    _cli_options.add_options(p, program=True)
+
     p = _command(sub, cmd_inspect)
     p.add_argument("file", metavar="FILE.wasm")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -266,6 +308,7 @@ def parser() -> argparse.ArgumentParser:
         help="print the NUL-terminated string at the returned pointer",
     )
     p.add_argument("--wasi", action="store_true", help="provide WASI and show its output")
+    _cli_options.add_options(p, program=False)
 
     p = _command(sub, cmd_memory)
     p.add_argument("file", metavar="FILE.wasm")
@@ -274,6 +317,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--dump", nargs=2, type=_offset, required=True, metavar=("OFFSET", "LEN"))
     p.add_argument("--wasi", action="store_true", help="provide WASI")
+    _cli_options.add_options(p, program=False)
 
     p = _command(sub, cmd_demo)
     p.add_argument("--backend", choices=["asyncio", "trio"], default="asyncio")
@@ -282,7 +326,19 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    # Everything after the first "--" is the program's (run) or the export's (call):
+    # argparse would take option-like words there for ours.
+    rest: list[str] = []
+    if "--" in words:
+        at = words.index("--")
+        words, rest = words[:at], words[at + 1 :]
+    top = parser()
+    args = top.parse_args(words)
+    if rest:
+        if args.command not in ("run", "call"):
+            top.error(f"{args.command} takes no arguments after --")
+        args.args = [*args.args, *rest]
     try:
         code: int = args.run(args)
     except (CliError, beamr.BeamrError, TypeError, ValueError) as exc:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -56,11 +59,28 @@ def test_call_with_strings() -> None:
     assert done.stdout.strip() == "4"
 
 
-def test_call_with_wasi_shows_its_output() -> None:
+def test_call_with_wasi_shows_its_output_as_it_comes() -> None:
     done = beamr("call", fixture("calling"), "print_hello", "--wasi")
     assert done.returncode == 0, done.stderr
-    assert done.stdout == "0\nHello from WASI!\n"
+    assert done.stdout == "Hello from WASI!\n0\n"  # the output, then the result
     assert done.stderr == "err line\n"
+
+
+def test_call_keeps_the_output_of_a_program_that_exits_and_takes_its_status() -> None:
+    done = beamr(
+        "call", fixture("prog"), "_start", "--wasi-arg", "prog", "--wasi-arg", "exit",
+        "--wasi-arg", "3",
+    )  # fmt: skip
+    assert (done.returncode, done.stdout, done.stderr) == (3, "bye\n", "err\n")
+
+
+def test_call_takes_wasi_settings_and_limits(tmp_path: Path) -> None:
+    (tmp_path / "f").write_text("file text")
+    done = beamr(
+        "call", fixture("prog"), "_start", "--wasi-arg", "prog", "--wasi-arg", "read",
+        "--wasi-arg", "/d/f", "--dir", f"{tmp_path}::/d", "--fuel", "100000000",
+    )  # fmt: skip
+    assert (done.returncode, done.stdout) == (0, "file text\n"), done.stderr
 
 
 def test_memory_dump() -> None:
@@ -99,9 +119,90 @@ def test_errors_are_one_line_and_exit_1(args: list[str], message: str) -> None:
 def test_usage_errors_exit_2() -> None:
     assert beamr().returncode == 2
     assert beamr("memory", fixture("fac"), "--dump", "-1", "4").returncode == 2
+    assert beamr("inspect", fixture("fac"), "--", "x").returncode == 2
+    for bad in (["--dir", "::/x"], ["--dir", "a::"], ["--env", "=1"], ["--fuel", "0"],
+                ["--timeout", "nan"], ["--env", "BEAMR_SURELY_UNSET_NAME"]):  # fmt: skip
+        done = beamr("run", fixture("prog"), *bad)
+        assert done.returncode == 2, bad
+        assert "usage: beamr run" in done.stderr
 
 
-@pytest.mark.parametrize("command", ["inspect", "call", "memory", "demo"])
+# ------------------------------------------------------------------------------ run
+
+
+def run_prog(*args: str, stdin: bytes = b"", env: dict[str, str] | None = None) -> Any:
+    return subprocess.run(
+        [sys.executable, "-m", "beamr", "run", fixture("prog"), *args],
+        input=stdin,
+        capture_output=True,
+        timeout=120,
+        env=env,
+    )
+
+
+def test_run_passes_stdin_through_byte_for_byte() -> None:
+    data = bytes(range(256)) * 40
+    done = run_prog("--", "cat", stdin=data)
+    assert (done.returncode, done.stdout, done.stderr) == (0, data, b"")
+
+
+def test_run_exits_with_the_programs_status_and_keeps_its_output() -> None:
+    done = run_prog("--", "exit", "42")
+    assert (done.returncode, done.stdout, done.stderr) == (42, b"bye\n", b"err\n")
+
+
+def test_run_without_stdin_reads_eof() -> None:
+    done = run_prog("--no-stdin", "--", "count", stdin=b"ignored")
+    assert done.stdout == b"0\n"
+
+
+def test_run_argv_env_and_dirs(tmp_path: Path) -> None:
+    done = run_prog("--", "args", "-v", "--", "x")  # a second -- is the program's
+    assert done.stdout == b"-v\n--\nx\n"
+    env = {**os.environ, "FROM_HERE": "inherited"}
+    done = run_prog("--env", "A=1", "--env", "FROM_HERE", "--", "env", "A", "FROM_HERE", env=env)
+    assert done.stdout == b"A=1\nFROM_HERE=inherited\n"
+    (tmp_path / "a").write_bytes(b"")
+    (tmp_path / "b").write_bytes(b"")
+    for spelling, guest in ((f"{tmp_path}::/data", "/data"), (str(tmp_path), str(tmp_path))):
+        done = run_prog("--dir", spelling, "--", "ls", guest)
+        assert (done.returncode, done.stdout) == (0, b"a\nb\n"), done.stderr
+
+
+def test_run_argv0() -> None:
+    done = run_prog("--argv0", "myname", "--", "nonsense")
+    assert done.returncode == 64
+    assert done.stderr.startswith(b"usage: prog")  # (the program prints its own name)
+
+
+def test_run_a_trap_exits_134_after_the_output() -> None:
+    done = run_prog("--", "trap")
+    assert done.returncode == 134
+    assert done.stdout == b"before the trap\n"
+    assert b"trapped" in done.stderr
+    assert b"unreachable" in done.stderr
+
+
+def test_run_limits() -> None:
+    done = run_prog("--timeout", "0.5", "--", "spin")
+    assert done.returncode == 1
+    assert b"0.5s" in done.stderr
+    assert done.stdout == b"spinning\n"
+    done = run_prog("--fuel", "1000000", "--", "big", "100000000")
+    assert done.returncode == 134
+    assert b"out_of_fuel" in done.stderr
+
+
+def test_run_refuses_a_module_that_is_not_a_command() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "beamr", "run", fixture("calling")],
+        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "not a WASI command" in done.stderr
+
+
+@pytest.mark.parametrize("command", ["run", "inspect", "call", "memory", "demo"])
 def test_every_command_has_help(command: str) -> None:
     done = beamr(command, "--help")
     assert done.returncode == 0
