@@ -18,6 +18,11 @@ EXPECTED = {
     "imports_with_memory.py": "wasm says: Hello, imports!\n[14]\n[42]\n",
     "limits.py": "trapped: out_of_fuel\n[-1]\ninterrupted after 0.2 s\n[42]\n",
     "sync_script.py": "logged: Hello, notebook!\n131072\n",
+    "programs.py": (
+        "0 b'hello, stdin\\n'\n3 b'bye\\n' b'err\\n'\nstdout b'o1'\nstderr b'e1'\n"
+        "stdout b'o2'\nb'1000\\n'\n"
+    ),
+    "globals_and_resolvers.py": "42\nresolving env.i32_to_i32(i)i [21]\n[42]\n[42]\n",
 }
 
 
