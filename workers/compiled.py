@@ -14,12 +14,12 @@ from typing import Any, Final
 import wasmtime
 
 from beamr import protocol as p
-from workers import module_cache
+from workers import exnref, module_cache
 from workers.backend import CommandFailed
 from workers.budget import BUDGET
 from workers.wasmtime_raw import trap_message
 
-__all__ = ["PRELOADED", "engine_flags", "load", "make_engine", "signature"]
+__all__ = ["PRELOADED", "engine_flags", "load", "make_engine", "signature", "translated"]
 
 #: (cache key, engine, module) prepared by the fork-server before it forked this
 #: worker: used when the worker's own module has that key (see workers/zygote.py)
@@ -46,6 +46,9 @@ def engine_flags(options: Mapping[str, Any]) -> dict[str, Any]:
         "exceptions": True,
         "epoch_interruption": True,
         "consume_fuel": limits.get("fuel") is not None,
+        # a module with legacy exception handling is compiled from its translation:
+        # a fixed translator must never meet an entry made by an older one
+        "exnref": exnref.VERSION,
     }
 
 
@@ -68,6 +71,16 @@ def make_engine(flags: Mapping[str, Any]) -> wasmtime.Engine:
     return wasmtime.Engine(config)
 
 
+def translated(binary: bytes) -> bytes:
+    """``binary`` with legacy exception handling (``try``/``catch``/``delegate``, which
+    wasmtime does not run) translated to the standard form (:mod:`workers.exnref`);
+    ``binary`` itself when it has none."""
+    try:
+        return exnref.translate(binary)
+    except exnref.TranslationError as exc:
+        raise CommandFailed("invalid_module", f"cannot translate its exceptions: {exc}") from None
+
+
 def load(binary: bytes, options: Mapping[str, Any]) -> tuple[wasmtime.Engine, wasmtime.Module, str]:
     """The engine and compiled module for ``binary``, and where the module came from
     (one of :data:`SOURCES`). A module that does not compile is ``invalid_module``."""
@@ -83,7 +96,7 @@ def load(binary: bytes, options: Mapping[str, Any]) -> tuple[wasmtime.Engine, wa
         if cached is not None:
             return engine, cached, "cache"
     try:
-        module = wasmtime.Module(engine, binary)
+        module = wasmtime.Module(engine, translated(binary))
     except wasmtime.WasmtimeError as exc:
         raise CommandFailed("invalid_module", trap_message(exc)) from None
     if cache_dir:

@@ -11,7 +11,8 @@ import wasmtime
 
 from beamr.protocol import WASM_MAGIC
 from workers import wasm_binary
-from workers.compiled import signature
+from workers.backend import CommandFailed
+from workers.compiled import signature, translated
 from workers.wasmtime_raw import trap_message
 
 
@@ -42,9 +43,12 @@ def describe(binary: bytes) -> dict[str, Any]:
         raise ValueError("not a wasm binary (no \\0asm magic)")
     config = wasmtime.Config()
     config.wasm_memory64 = True
+    config.wasm_exceptions = True
     engine = wasmtime.Engine(config)
     try:
-        module = wasmtime.Module(engine, binary)
+        module = wasmtime.Module(engine, translated(binary))
+    except CommandFailed as exc:
+        raise ValueError(exc.text) from None
     except wasmtime.WasmtimeError as exc:
         raise ValueError(trap_message(exc)) from None
     shape = wasm_binary.shape(binary)

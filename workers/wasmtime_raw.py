@@ -96,11 +96,15 @@ def as_failure(exc: BaseException) -> CommandFailed:
         return exc
     if isinstance(exc, wasmtime.ExitTrap):  # WASI proc_exit
         return CommandFailed("trap", f"exited with status {exc.code}", "exit", [exc.code])
-    if isinstance(exc, wasmtime.Trap):
-        code = exc.trap_code
-        return CommandFailed("trap", trap_message(exc), code.name.lower() if code else None)
     text = trap_message(exc)
-    return CommandFailed("trap", text, "stack_overflow" if "stack overflow" in text else None)
+    code = exc.trap_code if isinstance(exc, wasmtime.Trap) else None
+    if code is not None:
+        return CommandFailed("trap", text, code.name.lower())
+    if "stack overflow" in text:
+        return CommandFailed("trap", text, "stack_overflow")
+    if "thrown Wasm exception" in text:  # an exception no handler caught: no trap code
+        return CommandFailed("trap", text, "uncaught_exception")
+    return CommandFailed("trap", text)
 
 
 @contextmanager

@@ -52,6 +52,7 @@ from beamr import protocol
 from workers import (  # noqa: F401
     budget,
     compiled,
+    exnref,
     host_context,
     landlock,
     linear_memory,
