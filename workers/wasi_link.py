@@ -13,109 +13,62 @@ could not be done afterwards.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import wasmtime
 
 from workers.backend import CommandFailed
+from workers.linear_memory import LinearMemory
+from workers.wasi_preview1 import (
+    Config,
+    ConfigError,
+    Exit,
+    Interrupted,
+    Preview1,
+    close_preopens,
+    open_preopens,
+    signatures,
+)
+from workers.wasi_preview1 import Trap as WasiTrap
 from workers.wasmtime_raw import set_stdin_bytes, trap_message
 
-__all__ = ["WASI_MODULE", "flavour", "wasmtime_config"]
+__all__ = ["WASI_MODULE", "flavour", "python_wasi", "wasmtime_config"]
 
 WASI_MODULE: Final = "wasi_snapshot_preview1"
 FuncType = tuple[list[str], list[str]]
-#: the standard preview1 signatures (wasm32): pointers and sizes are i32
-_I, _L = "i32", "i64"
-STANDARD: Final[dict[str, FuncType]] = {
-    "args_get": ([_I, _I], [_I]),
-    "args_sizes_get": ([_I, _I], [_I]),
-    "environ_get": ([_I, _I], [_I]),
-    "environ_sizes_get": ([_I, _I], [_I]),
-    "clock_res_get": ([_I, _I], [_I]),
-    "clock_time_get": ([_I, _L, _I], [_I]),
-    "fd_advise": ([_I, _L, _L, _I], [_I]),
-    "fd_allocate": ([_I, _L, _L], [_I]),
-    "fd_close": ([_I], [_I]),
-    "fd_datasync": ([_I], [_I]),
-    "fd_fdstat_get": ([_I, _I], [_I]),
-    "fd_fdstat_set_flags": ([_I, _I], [_I]),
-    "fd_fdstat_set_rights": ([_I, _L, _L], [_I]),
-    "fd_filestat_get": ([_I, _I], [_I]),
-    "fd_filestat_set_size": ([_I, _L], [_I]),
-    "fd_filestat_set_times": ([_I, _L, _L, _I], [_I]),
-    "fd_pread": ([_I, _I, _I, _L, _I], [_I]),
-    "fd_prestat_get": ([_I, _I], [_I]),
-    "fd_prestat_dir_name": ([_I, _I, _I], [_I]),
-    "fd_pwrite": ([_I, _I, _I, _L, _I], [_I]),
-    "fd_read": ([_I, _I, _I, _I], [_I]),
-    "fd_readdir": ([_I, _I, _I, _L, _I], [_I]),
-    "fd_renumber": ([_I, _I], [_I]),
-    "fd_seek": ([_I, _L, _I, _I], [_I]),
-    "fd_sync": ([_I], [_I]),
-    "fd_tell": ([_I, _I], [_I]),
-    "fd_write": ([_I, _I, _I, _I], [_I]),
-    "path_create_directory": ([_I, _I, _I], [_I]),
-    "path_filestat_get": ([_I, _I, _I, _I, _I], [_I]),
-    "path_filestat_set_times": ([_I, _I, _I, _I, _L, _L, _I], [_I]),
-    "path_link": ([_I, _I, _I, _I, _I, _I, _I], [_I]),
-    "path_open": ([_I, _I, _I, _I, _I, _L, _L, _I, _I], [_I]),
-    "path_readlink": ([_I, _I, _I, _I, _I, _I], [_I]),
-    "path_remove_directory": ([_I, _I, _I], [_I]),
-    "path_rename": ([_I, _I, _I, _I, _I, _I], [_I]),
-    "path_symlink": ([_I, _I, _I, _I, _I], [_I]),
-    "path_unlink_file": ([_I, _I, _I], [_I]),
-    "poll_oneoff": ([_I, _I, _I, _I], [_I]),
-    "proc_exit": ([_I], []),
-    "proc_raise": ([_I], [_I]),
-    "sched_yield": ([], [_I]),
-    "random_get": ([_I, _I], [_I]),
-    "sock_accept": ([_I, _I, _I], [_I]),
-    "sock_recv": ([_I, _I, _I, _I, _I, _I], [_I]),
-    "sock_send": ([_I, _I, _I, _I, _I], [_I]),
-    "sock_shutdown": ([_I, _I], [_I]),
-}
 
 
 def flavour(imports: list[tuple[str, str, FuncType | None]]) -> str | None:
     """``"wasm32"`` or ``"wasm64"`` by the module's WASI imports' signatures (None: it
     imports no WASI function). A WASI import of neither shape is ``invalid_module``."""
+    standard, wide = signatures(wasm64=False), signatures(wasm64=True)
     found: set[str] = set()
     for module, name, types in imports:
         if module != WASI_MODULE or types is None:
             continue
-        standard = STANDARD.get(name)
-        if standard is None:
+        if name not in standard:
             raise CommandFailed(
                 "invalid_module", f"{WASI_MODULE}.{name} is not a WASI preview1 function"
             )
-        if types == standard:
+        if standard[name] == wide[name] == types:
+            continue  # no pointer or size: the same in both flavours
+        if types == standard[name]:
             found.add("wasm32")
-        elif _widened(standard, types):
+        elif types == wide[name]:
             found.add("wasm64")
         else:
             raise CommandFailed(
                 "invalid_module",
-                f"{WASI_MODULE}.{name} is imported as {types}, which is neither the "
-                f"standard signature {standard} nor its 64-bit-pointer form",
+                f"{WASI_MODULE}.{name} is imported as {types}, which is neither its standard "
+                f"signature {standard[name]} nor the 64-bit one {wide[name]}",
             )
     if len(found) > 1:
         raise CommandFailed(
             "invalid_module", "the module mixes 32-bit and 64-bit WASI pointer signatures"
         )
     return found.pop() if found else None
-
-
-def _widened(standard: FuncType, types: FuncType) -> bool:
-    """Whether ``types`` is ``standard`` with some i32 parameters (its pointers and
-    sizes) widened to i64, and the same results."""
-    params, results = types
-    return (
-        results == standard[1]
-        and len(params) == len(standard[0])
-        and all(p == s or (s == _I and p == _L) for p, s in zip(params, standard[0], strict=True))
-        and params != standard[0]
-    )
 
 
 def wasmtime_config(
@@ -144,3 +97,48 @@ def _stream(output: Callable[[int, bytes], None], stream: int) -> Callable[[byte
         return len(data)
 
     return write
+
+
+def python_wasi(
+    options: Mapping[str, Any],
+    memory: LinearMemory,
+    output: Callable[[int, bytes], None],
+    wake: threading.Event,
+) -> dict[str, Callable[..., Any]]:
+    """WASI for a memory64 guest from :mod:`workers.wasi_preview1`: each function, by
+    name, ready to link; its ends (``proc_exit``, a trap, an interrupt) raised as the
+    worker's errors."""
+    try:
+        preopens = open_preopens(options.get("dirs", {}))
+    except ConfigError as exc:
+        raise CommandFailed("bad_config", str(exc)) from None
+    config = Config(
+        args=[str(a) for a in options.get("args", [])],
+        env={str(k): str(v) for k, v in options.get("env", {}).items()},
+        preopens=preopens,
+        stdin=options.get("stdin"),
+        output=output,
+        wake=wake,
+    )
+    try:
+        preview1 = Preview1(config, memory, wasm64=True)
+    finally:
+        close_preopens(preopens)  # Preview1 keeps copies of its own
+    return {name: _ended(name, func, memory) for name, (_, _, func) in preview1.functions().items()}
+
+
+def _ended(name: str, func: Callable[..., Any], memory: LinearMemory) -> Callable[..., Any]:
+    def call(*args: int) -> Any:
+        memory.forget_view()  # the wasm may have grown its memory since the last look
+        try:
+            return func(*args)
+        except Exit as exc:
+            raise CommandFailed(
+                "trap", f"exited with status {exc.status}", "exit", [exc.status]
+            ) from None
+        except Interrupted:
+            raise CommandFailed("trap", f"interrupted in {name}", "interrupt") from None
+        except WasiTrap as exc:
+            raise CommandFailed("trap", f"{WASI_MODULE}.{name}: {exc}") from None
+
+    return call

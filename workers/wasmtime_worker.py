@@ -150,13 +150,17 @@ class WasmtimeBackend:
         )
         linker = wasmtime.Linker(self._engine)
         linker.allow_shadowing = True
-        if wasi_options is not None and wasi_link.flavour(self._import_types) != "wasm64":
-            self._store.set_wasi(wasi_link.wasmtime_config(wasi_options, self._host.write_output))
-            linker.define_wasi()
-        elif wasi_options is not None:
-            raise CommandFailed(
-                "invalid_module", "WASI with 64-bit pointers is not available in this worker"
-            )
+        #: WASI answered in Python (memory64 guests), by function name
+        python_wasi: dict[str, Callable[..., Any]] = {}
+        if wasi_options is not None:
+            if wasi_link.flavour(self._import_types) == "wasm64":
+                python_wasi = wasi_link.python_wasi(
+                    wasi_options, self.memory, self._host.write_output, self._sleeper.wake
+                )
+            else:
+                output = self._host.write_output
+                self._store.set_wasi(wasi_link.wasmtime_config(wasi_options, output))
+                linker.define_wasi()
         handled = {(m, n) for m, n in options.get("handled_imports", [])}
         in_worker = {(m, n): spec for m, n, spec in options.get("worker_handlers", [])}
         paths = [str(path) for path in options.get("handler_paths", [])]
@@ -187,8 +191,10 @@ class WasmtimeBackend:
             elif (module, name) in handled or (everything and not wasi_serves):
                 self._crossing(qualified, sig, params + results)
                 func = self._handled(module, name, sig, results)
+            elif wasi_serves and python_wasi:
+                func = python_wasi[name]
             elif wasi_serves:
-                if name != "poll_oneoff" or sig != "(iiii)i":
+                if name != "poll_oneoff":
                     continue  # wasmtime's own WASI answers it
                 func = self._sleeper.poll_oneoff  # wasmtime's sleeps where no interrupt reaches
             else:

@@ -63,6 +63,7 @@ from workers import (  # noqa: F401
     server,
     wasi,
     wasi_link,
+    wasi_preview1,
     wasm_binary,
     wasmtime_raw,
     wasmtime_worker,
