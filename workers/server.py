@@ -36,6 +36,7 @@ from typing import Any
 from beamr import protocol as p
 from workers import probe
 from workers.backend import Backend, CommandFailed, Host, Number
+from workers.entries import Entries
 
 RECV_CHUNK = 1 << 16
 #: WASI output waiting to be sent goes once it reaches this many bytes ...
@@ -79,16 +80,8 @@ class Server:
         self._memory: Any = _NotInitialised()
         #: sets deadlines (``call_timeout`` of the start function); None in tests
         self.watcher: Any = None
-        # Interrupt bookkeeping, shared with the watcher thread under one lock:
-        #: ids of the wasm entries on the stack (calls, init), outermost first
-        self._calls: list[int] = []
-        #: entries the parent asked to interrupt: running ones, or ones not started yet
-        self._interrupted: set[int] = set()
-        #: entries interrupted because their deadline passed
-        self._timed_out: set[int] = set()
-        #: the highest entry id seen; an interrupt for a lower id not running is stale
-        self._last_call = 0
-        self._lock = threading.Lock()
+        #: the wasm entries on the stack, shared with the watcher thread
+        self._entries = Entries()
         #: orders every frame sent, from either thread; guards the output waiting
         self._send_lock = threading.Lock()
         #: WASI output not sent yet: (entry id, stream, bytes) runs, oldest first
@@ -148,7 +141,7 @@ class Server:
 
     def write_output(self, stream: int, data: bytes) -> None:
         """The wasm wrote to stdout (1) or stderr (2): keep it for the next frame."""
-        call_id = self._calls[-1] if self._calls else 0
+        call_id = self._entries.innermost
         with self._send_lock:
             first = not self._output
             last = self._output[-1] if self._output else None
@@ -258,16 +251,18 @@ class Server:
         raise CommandFailed("bad_command", "no import is waiting for an answer")
 
     def _init(self, command_id: int, command: p.Init) -> p.Reply:
-        if self.backend is not None or self._calls:
+        if self.backend is not None or len(self._entries):
             raise CommandFailed("bad_command", "already initialised")
         self._options = command.options
         backend = self._make_backend(command.binary, command.options, self)
         self.backend, self._memory = backend, backend.memory
+        self._entries.backend = backend
         try:
             if command.options.get("instantiate", True):
                 self._start_instance(command_id, backend, command.options)
         except BaseException:
             self.backend, self._memory = None, _NotInitialised()
+            self._entries.backend = None
             raise
         return p.Result(
             (
@@ -300,59 +295,36 @@ class Server:
     def _enter(
         self, command_id: int, run: Callable[[], Any], *, timeout: float | None = None
     ) -> Any:
-        """Run ``run`` (it enters the wasm) as the entry ``command_id``."""
-        backend = self._initialised()
-        with self._lock:
-            if len(self._calls) >= p.MAX_NESTING:
-                raise CommandFailed(
-                    "nesting_too_deep",
-                    f"calls nest at most {p.MAX_NESTING} deep through import handlers",
-                )
-            self._calls.append(command_id)
-            self._last_call = max(self._last_call, command_id)
-            if self._interrupted:  # forget interrupts for entries that are over
-                self._interrupted = {
-                    i for i in self._interrupted if i >= command_id or i in self._calls
-                }
-            backend.arm(fresh_fuel=len(self._calls) == 1)
-            interrupted = command_id in self._interrupted
+        """Run ``run`` (it enters the wasm) as the entry ``command_id``; ``timeout``:
+        the worker's own deadline for it (the start function's ``call_timeout``)."""
+        self._entries.enter(command_id, self._initialised())
         if timeout is not None and self.watcher is not None:
             self.watcher.set_deadline(command_id, timeout)
         try:
-            if interrupted:  # the parent gave up on it before it started
-                raise CommandFailed("trap", "interrupted before it started", "interrupt")
-            return run()
+            result = run()
         except CommandFailed as exc:
-            if exc.code == "interrupt" and command_id in self._timed_out:
+            if self._leave(command_id, timeout) and exc.code == "interrupt":
                 raise CommandFailed(
                     "timeout", f"the start function ran longer than {timeout}s"
                 ) from None
             raise
-        finally:
-            if timeout is not None and self.watcher is not None:
-                self.watcher.clear_deadline()
-            with self._lock:
-                self._calls.pop()
-                self._interrupted.discard(command_id)
-                self._timed_out.discard(command_id)
+        except BaseException:
+            self._leave(command_id, timeout)
+            raise
+        self._leave(command_id, timeout)
+        return result
 
-    def _resume_wasm(self) -> None:
-        """Re-arm the deadline before returning into a suspended wasm call.
-
-        Nested calls re-armed it for themselves; an interrupt that arrived for a
-        suspended call must not be lost on the way back."""
-        backend = self._initialised()
-        with self._lock:
-            backend.arm(fresh_fuel=False)
-            interrupted = any(call in self._interrupted for call in self._calls)
-        if interrupted:
-            raise CommandFailed("trap", "interrupted", "interrupt")
+    def _leave(self, command_id: int, timeout: float | None) -> bool:
+        """The entry is over; whether its deadline had passed."""
+        if timeout is not None and self.watcher is not None:
+            self.watcher.clear_deadline()
+        return self._entries.leave(command_id)
 
     # -------------------------------------------------------------- host imports
 
     def host_call(self, module: str, name: str, args: list[Number], sig: str) -> list[Number]:
         """Called from inside the wasm: ask the parent, serve it until it answers."""
-        call_id = self._calls[-1]
+        call_id = self._entries.innermost
         self._send(call_id, p.ImportRequest(module, name, args, sig))
         while True:
             command_id, command = self._next_command()
@@ -369,7 +341,7 @@ class Server:
                     continue
                 if isinstance(command, p.ImportFailed):
                     raise CommandFailed(command.kind, command.text)
-                self._resume_wasm()
+                self._entries.resume(self._initialised())
                 return command.results
             self._execute(command_id, command)
 
@@ -377,23 +349,11 @@ class Server:
 
     def interrupt(self, command_ids: tuple[int, ...]) -> None:
         """From the watcher thread: interrupt these entries if running or to come."""
-        with self._lock:
-            running = False
-            for call_id in command_ids:
-                if call_id in self._calls:
-                    running = True
-                    self._interrupted.add(call_id)
-                elif call_id > self._last_call:  # sent, not started yet
-                    self._interrupted.add(call_id)
-            if running and self.backend is not None:
-                self.backend.interrupt()
+        self._entries.interrupt(command_ids)
 
     def deadline_passed(self, command_id: int) -> None:
         """From the watcher thread: the entry's time is up."""
-        with self._lock:
-            if command_id in self._calls:
-                self._timed_out.add(command_id)
-        self.interrupt((command_id,))
+        self._entries.deadline_passed(command_id)
 
 
 def _exit_on_escaped_callback_error(hook: Any) -> None:

@@ -52,6 +52,7 @@ from beamr import protocol
 from workers import (  # noqa: F401
     budget,
     compiled,
+    entries,
     exnref,
     host_context,
     landlock,
