@@ -89,9 +89,9 @@ def descriptors(what: str) -> Iterator[None]:
         ) from exc
 
 
-#: what one live instance holds in the parent: its socket, its interrupt pipe, and
-#: for a forked worker a pidfd and a status pipe
-DESCRIPTORS_PER_INSTANCE = 4
+#: what one live instance holds in the parent: its socket, its control socket (or,
+#: spawned, its interrupt pipe) and a pidfd
+DESCRIPTORS_PER_INSTANCE = 3
 
 
 def raise_descriptor_limit() -> None:

@@ -17,6 +17,7 @@ import socket
 import subprocess
 import time
 import weakref
+from collections.abc import Callable
 
 import anyio
 
@@ -28,6 +29,7 @@ __all__ = [
     "SpawnedWorker",
     "WorkerProcess",
     "forget_all",
+    "readable",
 ]
 
 logger = logging.getLogger("beamr")
@@ -130,7 +132,7 @@ class WorkerProcess:
             sock.close()
 
 
-def _readable(fd: int, timeout: float) -> bool:
+def readable(fd: int, timeout: float) -> bool:
     """Whether ``fd`` is readable within ``timeout`` seconds (poll: any fd number)."""
     poller = select.poll()
     poller.register(fd, select.POLLIN)
@@ -200,22 +202,44 @@ class SpawnedWorker(WorkerProcess):
 class ForkedWorker(WorkerProcess):
     """A worker forked by the fork-server (not our child).
 
-    We hold a pidfd (signals can never reach another process) and the read end of a
-    status pipe: the fork-server writes the exit status there, and keeps the exited
-    worker as a zombie, its pid reserved, until we close that pipe (:meth:`release`).
+    We hold a pidfd (signals can never reach another process) and one end of a
+    control socket, whose other end the worker and the fork-server share: interrupts
+    go down it to the worker; the fork-server sends the exit status up it, and keeps
+    the exited worker as a zombie, its pid reserved, until we close our end
+    (:meth:`release`). Stopping shuts our writing side (the worker sees EOF and
+    exits) and keeps reading for the status.
     """
 
     def __init__(
-        self, pid: int, pidfd: int, sock: socket.socket, interrupt_fd: int, status_fd: int
+        self,
+        pid: int,
+        pidfd: int,
+        sock: socket.socket,
+        control: socket.socket,
+        reserving: Callable[[], bool] = lambda: True,
+        on_release: Callable[[], None] | None = None,
     ) -> None:
-        super().__init__(pid, sock, interrupt_fd)
+        control.setblocking(False)
+        super().__init__(pid, sock, control.fileno())
+        self._control: socket.socket | None = control
+        #: whether the fork-server that forked it (and keeps its zombie) is alive
+        self._reserving = reserving
+        #: told once, when the parent lets go of the worker (the fork-server's count)
+        self._on_release = on_release
         self._pidfd: int | None = pidfd
-        self._status_fd: int | None = status_fd
-        os.set_blocking(status_fd, False)
+        self._status_fd: int | None = control.fileno()
         self._status = b""
         self._code: int | None = None
         #: the fork-server died without reporting: the pid is not reserved any more
         self._orphaned = False
+
+    def close_interrupts(self) -> None:
+        """Shut our writing side: the worker sees EOF and exits; the status still comes."""
+        self.interrupt_fd = None
+        control = self._control
+        if control is not None:
+            with contextlib.suppress(OSError):
+                control.shutdown(socket.SHUT_WR)
 
     def _poll(self) -> None:
         fd = self._status_fd
@@ -225,6 +249,8 @@ class ForkedWorker(WorkerProcess):
             data = os.read(fd, p.STATUS.size - len(self._status))
         except BlockingIOError:
             return
+        except OSError:
+            data = b""
         if data:
             self._status += data
             if len(self._status) == p.STATUS.size:
@@ -234,7 +260,7 @@ class ForkedWorker(WorkerProcess):
         logger.info("worker %d: the fork-server exited before it", self.pid)
 
     def _pidfd_exited(self) -> bool:
-        return self._pidfd is None or _readable(self._pidfd, 0)
+        return self._pidfd is None or readable(self._pidfd, 0)
 
     @property
     def returncode(self) -> int | None:
@@ -246,7 +272,7 @@ class ForkedWorker(WorkerProcess):
     @property
     def pid_reserved(self) -> bool:
         self._poll()
-        return self._status_fd is not None and not self._orphaned
+        return self._status_fd is not None and not self._orphaned and self._reserving()
 
     @property
     def alive(self) -> bool:
@@ -268,11 +294,15 @@ class ForkedWorker(WorkerProcess):
 
     def release(self) -> None:
         super().release()
-        for name in ("_pidfd", "_status_fd"):
-            fd = getattr(self, name)
-            setattr(self, name, None)
-            if fd is not None:
-                os.close(fd)  # closing the status pipe lets the fork-server reap it
+        pidfd, self._pidfd, self._status_fd = self._pidfd, None, None
+        if pidfd is not None:
+            os.close(pidfd)
+        control, self._control = self._control, None
+        if control is not None:
+            control.close()  # the fork-server sees it closed, and reaps the worker
+        on_release, self._on_release = self._on_release, None
+        if on_release is not None:
+            on_release()
 
     def kill_now(self) -> None:
         if self.forgotten:
@@ -284,7 +314,7 @@ class ForkedWorker(WorkerProcess):
             fd = self._pidfd if self._orphaned else self._status_fd
             if fd is None:
                 break
-            _readable(fd, left)
+            readable(fd, left)
         self.release()
 
 

@@ -36,6 +36,12 @@ def wasm_section(number: int, body: bytes) -> bytes:
     return bytes([number]) + uleb(len(body)) + body
 
 
+def open_fds() -> int:
+    """How many descriptors this process has open, the fork-server's own aside (it
+    outlives the last instance by its idle time, by design)."""
+    return len(set(map(int, os.listdir("/proc/self/fd"))) - _forkserver.FORK_SERVER.descriptors())
+
+
 def _children(pid: int) -> set[int]:
     pids: set[int] = set()
     for path in glob.glob(f"/proc/{pid}/task/*/children"):

@@ -57,7 +57,7 @@ async def test_workers_are_forked_by_the_fork_server(forking: None) -> None:
             for fd in os.listdir(f"/proc/{instance.pid}/fd")
         }
         assert targets[3].startswith("socket:")
-        assert targets[4].startswith("pipe:")
+        assert targets[4].startswith("socket:")  # its control socket: interrupts
         assert targets[5] == "anon_inode:[pidfd]"  # the parent's: exit when it is gone
         # nothing else of ours but stdio and the worker's own (its watcher's wake pipe)
         extra = {fd: t for fd, t in targets.items() if fd > 5}

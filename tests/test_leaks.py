@@ -17,17 +17,13 @@ import anyio
 import pytest
 
 import beamr
-from beamr import _spawn, io
+from beamr import _forkserver, _spawn, io
 
-from .conftest import FIXTURES, child_pids, gone, wasm
+from .conftest import FIXTURES, child_pids, gone, open_fds, wasm
 
 pytestmark = pytest.mark.anyio
 
 ROGUE = str(Path(__file__).with_name("rogue_worker.py"))
-
-
-def fd_count() -> int:
-    return len(os.listdir("/proc/self/fd"))
 
 
 async def test_stop_escalates_to_sigkill(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -42,23 +38,23 @@ async def test_stop_escalates_to_sigkill(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 async def test_cancelled_start_leaves_nothing() -> None:
-    before_fds, before_children = fd_count(), child_pids()
+    before_fds, before_children = open_fds(), child_pids()
     for delay in (0.0, 0.005, 0.02, 0.05):
         with anyio.move_on_after(delay):
             instance = await beamr.start(wasm("calling"))
             await beamr.stop(instance)
     assert gone(child_pids() - before_children)
-    assert fd_count() == before_fds
+    assert open_fds() == before_fds
 
 
 async def test_crash_releases_everything() -> None:
-    before_fds = fd_count()
+    before_fds = open_fds()
     instance = await beamr.start(wasm("edge"))
     os.kill(instance.pid, signal.SIGKILL)
     with pytest.raises(beamr.WorkerCrashed):
         await io.size(instance)
     assert gone(instance.pid)  # reaped, no zombie left
-    assert fd_count() == before_fds  # descriptors closed before stop
+    assert open_fds() == before_fds  # descriptors closed before stop
     await beamr.stop(instance)  # still fine, and does nothing more
 
 
@@ -137,12 +133,13 @@ def exits_within(pid: int, seconds: float) -> bool:
 
 
 def test_start_and_stop_leave_no_process_and_no_descriptor_in_a_fresh_program() -> None:
-    """In a program of its own (nothing started before): a plain start and stop leave
-    the parent exactly as it was; so does a fork-server scope once its instances are
-    stopped (the fork-server exits with its last worker and is reaped)."""
+    """A plain start forks from the fork-server, which starts then; once the instance
+    is stopped, the fork-server exits by itself after its idle time, and the program
+    is left as it was: no process, no descriptor."""
     script = textwrap.dedent(
         f"""
-        import glob, os, time, anyio, beamr
+        import glob, os, select, time, anyio, beamr
+        from beamr import _forkserver
 
         def state():
             children = set()
@@ -154,29 +151,61 @@ def test_start_and_stop_leave_no_process_and_no_descriptor_in_a_fresh_program() 
             binary = open({str(FIXTURES / "edge.wasm")!r}, "rb").read()
             before = state()
             instance = await beamr.start(binary)
-            assert type(instance._process).__name__ == "SpawnedWorker"
+            assert type(instance._process).__name__ == "ForkedWorker"
+            server = _forkserver.FORK_SERVER.pid
+            pidfd = os.pidfd_open(server)
             await beamr.call(instance, "noop", [])
             await beamr.stop(instance)
-            assert state() == before, (state(), before)
-            with beamr.fork_server():
-                instance = await beamr.start(binary)
-                assert type(instance._process).__name__ == "ForkedWorker"
-            await beamr.call(instance, "noop", [])
-            await beamr.stop(instance)
-            deadline = time.monotonic() + 10
+            stopped = time.monotonic()
+            # the fork-server's own exit, as an event (its pidfd turns readable)
+            assert select.select([pidfd], [], [], _forkserver.IDLE_EXIT + 10)[0]
+            idle = time.monotonic() - stopped
+            os.close(pidfd)
+            deadline = time.monotonic() + 5  # reaped by its thread a moment later
             while state() != before and time.monotonic() < deadline:
                 time.sleep(0.005)
             assert state() == before, (state(), before)
+            print(f"idle {{idle:.2f}}")
 
         anyio.run(main)
-        print("clean")
         """
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "clean"
+    idle = float(done.stdout.split()[1])
+    assert _forkserver.IDLE_EXIT <= idle < _forkserver.IDLE_EXIT + 5
+
+
+def test_the_fork_server_and_its_workers_end_with_the_program() -> None:
+    """A program that exits with an instance still running leaves nothing behind."""
+    script = textwrap.dedent(
+        f"""
+        import anyio, beamr
+        from beamr import _forkserver
+
+        async def main():
+            binary = open({str(FIXTURES / "edge.wasm")!r}, "rb").read()
+            instance = await beamr.start(binary)
+            print(_forkserver.FORK_SERVER.pid, instance.pid, flush=True)
+
+        anyio.run(main)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    for pid in map(int, done.stdout.split()):
+        try:
+            pidfd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            continue  # gone already
+        try:
+            assert select.select([pidfd], [], [], 10)[0], f"process {pid} outlived the program"
+        finally:
+            os.close(pidfd)
 
 
 def test_workers_exit_with_their_killed_parent_even_if_a_forked_child_lives_on() -> None:

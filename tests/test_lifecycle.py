@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import struct
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 import beamr
 from beamr import io
 
-from .conftest import child_pids, gone, wasm
+from .conftest import child_pids, gone, open_fds, wasm
 
 pytestmark = pytest.mark.anyio
 
@@ -81,12 +80,12 @@ async def test_async_with_stops() -> None:
 
 
 async def test_stop_closes_the_parents_descriptors() -> None:
-    before = len(os.listdir("/proc/self/fd"))
+    before = open_fds()
     instances = [await beamr.start(wasm("fac")) for _ in range(5)]
-    assert len(os.listdir("/proc/self/fd")) > before
+    assert open_fds() > before
     for instance in instances:
         await beamr.stop(instance)
-    assert len(os.listdir("/proc/self/fd")) == before
+    assert open_fds() == before
 
 
 async def test_many_instances_are_independent() -> None:

@@ -12,7 +12,7 @@ import pytest
 import beamr
 from beamr import io
 
-from .conftest import child_pids, gone, wasm
+from .conftest import child_pids, gone, open_fds, wasm
 
 pytestmark = pytest.mark.anyio
 
@@ -56,15 +56,15 @@ async def one_batch(batch: int) -> None:
 
 async def test_soak_keeps_the_parent_flat() -> None:
     await one_batch(BATCH)  # warm up caches, lazy imports, allocator arenas
-    fds, children, rss = len(os.listdir("/proc/self/fd")), child_pids(), rss_bytes()
+    fds, children, rss = open_fds(), child_pids(), rss_bytes()
     for _ in range(max(1, CYCLES // BATCH)):
         await one_batch(BATCH)
     grown = rss_bytes() - rss
     print(
-        f"\nsoak: {CYCLES} instances; fds {fds} -> {len(os.listdir('/proc/self/fd'))}, "
+        f"\nsoak: {CYCLES} instances; fds {fds} -> {open_fds()}, "
         f"children {len(children)} -> {len(child_pids())}, RSS {rss >> 20} MiB -> "
         f"{rss_bytes() >> 20} MiB"
     )
-    assert len(os.listdir("/proc/self/fd")) == fds
+    assert open_fds() == fds
     assert gone(child_pids() - children)
     assert grown < 16 << 20, f"RSS grew by {grown >> 20} MiB over {CYCLES} instances"

@@ -136,16 +136,15 @@ class Zygote:
             return True
         if not data:
             return False  # the parent is gone
-        if not data.startswith(protocol.SPAWN) or len(fds) != 3:
+        if not data.startswith(protocol.SPAWN) or len(fds) != 2:
             for fd in fds:
                 os.close(fd)
             return True
-        sock_fd, interrupt_fd, status_fd = fds
+        sock_fd, control_fd = fds
         try:
-            self.fork(sock_fd, interrupt_fd, status_fd, self.preload(data))
+            self.fork(sock_fd, control_fd, self.preload(data))
         finally:
             os.close(sock_fd)
-            os.close(interrupt_fd)
         return True
 
     def preload(self, request: bytes) -> Preloaded | None:
@@ -177,12 +176,13 @@ class Zygote:
             print(f"beamr zygote: could not preload a module: {exc}", file=sys.stderr)
             return None
 
-    def fork(
-        self, sock_fd: int, interrupt_fd: int, status_fd: int, preloaded: Preloaded | None
-    ) -> None:
+    def fork(self, sock_fd: int, control_fd: int, preloaded: Preloaded | None) -> None:
+        """Fork a worker on ``sock_fd`` and ``control_fd`` (its end of the control
+        socket: the worker reads interrupts from it, we write its exit status to it,
+        and keep it until the parent closes its end)."""
         if threads() != 1:  # never fork with a thread around (see the module docstring)
             print("beamr zygote: not single-threaded; refusing to fork", file=sys.stderr)
-            os.close(status_fd)
+            os.close(control_fd)
             return
         try:
             # Everything the worker inherits is left to it untouched by the collector
@@ -191,21 +191,23 @@ class Zygote:
             pid = os.fork()
         except OSError as exc:
             print(f"beamr zygote: fork failed: {exc}", file=sys.stderr)
-            os.close(status_fd)
+            os.close(control_fd)
             return
         if pid == 0:
             compiled.PRELOADED = preloaded
-            self.become_worker(sock_fd, interrupt_fd)
+            self.become_worker(sock_fd, control_fd)
         pidfd = os.pidfd_open(pid)
         try:
             with socket.socket(fileno=os.dup(sock_fd)) as sock:
                 socket.send_fds(sock, [protocol.HELLO.pack(protocol.HELLO_MAGIC, pid)], [pidfd])
         except OSError:
             pass  # the parent gave up on this worker: it sees EOF and ends it
-        child = Child(pid, pidfd, status_fd)
-        self.children[pidfd] = self.children[status_fd] = child
+        child = Child(pid, pidfd, control_fd)
+        self.children[pidfd] = self.children[control_fd] = child
         self.poll.register(pidfd, select.EPOLLIN)
-        self.poll.register(status_fd, 0)  # EPOLLERR: the parent closed its end
+        # EPOLLHUP once the parent closed its end (not when it only shut its writing
+        # side, which stops the worker: the status is still to be sent then)
+        self.poll.register(control_fd, 0)
 
     def exited(self, child: Child) -> None:
         # WNOWAIT: it stays a zombie (its pid reserved) until the parent lets go
@@ -229,14 +231,14 @@ class Zygote:
         os.close(child.pidfd)
         os.close(child.status_fd)
 
-    def become_worker(self, sock_fd: int, interrupt_fd: int) -> None:
+    def become_worker(self, sock_fd: int, control_fd: int) -> None:
         """In the child: keep two descriptors, a session of its own, then serve."""
         code = 70
         try:
             os.setsid()
-            # fds 3, 4 and 5 become the worker's (socket, interrupt pipe, the parent's
-            # pidfd); every other inherited one is closed
-            copies = [os.dup(fd) for fd in (sock_fd, interrupt_fd, self.owner) if fd is not None]
+            # fds 3, 4 and 5 become the worker's (socket, control socket for its
+            # interrupts, the parent's pidfd); every other inherited one is closed
+            copies = [os.dup(fd) for fd in (sock_fd, control_fd, self.owner) if fd is not None]
             for target, fd in enumerate(copies, start=3):
                 os.dup2(fd, target)
             os.closerange(3 + len(copies), os.sysconf("SC_OPEN_MAX"))

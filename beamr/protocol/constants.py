@@ -81,7 +81,7 @@ def process_limit(memory_bytes: int | None, process_bytes: int | None) -> int:
 HELLO: Final = struct.Struct(">4sI")
 HELLO_MAGIC: Final = b"bmrZ"
 #: a request on the control socket: this byte, then the start hint (msgpack), with the
-#: worker's socket, interrupt pipe and status pipe attached
+#: worker's socket and its end of a control socket (interrupts down, status up) attached
 SPAWN: Final = b"S"
-#: the exit status the fork-server writes to a worker's status pipe (-N: signal N)
+#: the exit status the fork-server writes to a worker's control socket (-N: signal N)
 STATUS: Final = struct.Struct(">i")
