@@ -161,6 +161,7 @@ _BY_KIND: dict[str, type[BeamrError]] = {
     "sandbox": SandboxError,
     "nesting_too_deep": NestingTooDeep,
     "timeout": CallTimeout,
+    "malloc_failed": MallocFailed,
 }
 
 

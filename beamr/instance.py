@@ -47,6 +47,11 @@ class Instance(WorkerActor):
     #: False while a module started with ``instantiate: false`` waits for instantiate()
     instantiated: bool = True
 
+    @property
+    def call_timeout(self) -> float | None:
+        """``Limits.call_timeout`` of this instance."""
+        return self._limits.call_timeout
+
     def signature(self, name: str) -> str:
         """The signature of the exported function ``name`` (``"(ii)i"``);
         ExportNotFound if there is none."""

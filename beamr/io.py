@@ -22,6 +22,9 @@ HyperBEAM ``hb_beamr_io``           beamr
 ``malloc(WASM, Size)``              ``await io.malloc(wasm, size)``
 ``free(WASM, Ptr)``                 ``await io.free(wasm, ptr)``
 ==================================  =============================================
+
+Several of these (and calls) travel in one round trip with :func:`batch`: see
+:mod:`beamr._batch`.
 """
 
 from __future__ import annotations
@@ -32,10 +35,21 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from beamr import _memory
+from beamr._batch import Op, batch
 from beamr.errors import ExportNotFound, MallocFailed, OutOfBounds
 from beamr.instance import Instance
 
-__all__ = ["free", "malloc", "read", "read_string", "size", "write", "write_string"]
+__all__ = [
+    "Op",
+    "batch",
+    "free",
+    "malloc",
+    "read",
+    "read_string",
+    "size",
+    "write",
+    "write_string",
+]
 
 if TYPE_CHECKING:
     BytesLike = bytes | bytearray | memoryview | array.array[Any]

@@ -343,6 +343,14 @@ class _IO:
         """Blocking :func:`beamr.io.free`."""
         _run(_aio.free, _unwrap(wasm), ptr)
 
+    @staticmethod
+    def batch(wasm: Instance, ops: Sequence[_aio.Op]) -> list[Any]:
+        """Blocking :func:`beamr.io.batch`."""
+        return _run(_aio.batch, _unwrap(wasm), ops)
+
+    #: the ops of a batch (:class:`beamr.io.Op`)
+    Op = _aio.Op
+
 
 io = _IO()
 

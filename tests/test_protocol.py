@@ -135,6 +135,7 @@ sendable: st.SearchStrategy[p.Command[Any]] = st.one_of(
     st.builds(p.Deserialize, blobs),
     st.builds(p.Instantiate, st.dictionaries(texts, values, max_size=3)),
     st.builds(p.GetGlobal, texts),
+    st.just(p.Batch([["size"], ["read", 0, 4]])),
     st.builds(p.SetGlobal, texts, st.one_of(wire_ints, st.floats())),
     st.builds(p.Probe, texts),
     st.just(p.Stop()),
@@ -184,6 +185,17 @@ COMMAND_EXAMPLES: list[tuple[p.Command[Any], list[Any]]] = [
     (p.Instantiate({"wasi": {"args": ["a"]}}), ["instantiate", {"wasi": {"args": ["a"]}}]),
     (p.Instantiate({}), ["instantiate", {}]),
     (p.GetGlobal("counter"), ["get_global", "counter"]),
+    (
+        p.Batch([["size"], ["write", 8, b"x"], ["write_string", b"s"], ["call", "f", [[2], 1.5]]]),
+        [
+            "batch",
+            [["size"], ["write", 8, b"x"], ["write_string", b"s"], ["call", "f", [[2], 1.5]]],
+        ],
+    ),
+    (
+        p.Batch([["read", [0], 4], ["read_string", 3]]),
+        ["batch", [["read", [0], 4], ["read_string", 3]]],
+    ),
     (p.SetGlobal("counter", -5), ["set_global", "counter", -5]),
     (p.SetGlobal("f", 0.5), ["set_global", "f", 0.5]),
     (p.Probe("open:/etc/hostname"), ["probe", "open:/etc/hostname"]),
@@ -511,6 +523,16 @@ BAD_COMMANDS = [
     [1, "set_global", "g", "1"],
     [1, "set_global", "g", True],
     [1, "set_global", "g", None],
+    [1, "batch"],
+    [1, "batch", "size"],
+    [1, "batch", [["nope"]]],
+    [1, "batch", [[]]],
+    [1, "batch", [["size", 1]]],
+    [1, "batch", [["read", "0", 4]]],
+    [1, "batch", [["write", 0, "text"]]],
+    [1, "batch", [["call", 1, []]]],
+    [1, "batch", [["set_global", "g", True]]],
+    [1, "batch", ["size"]],
     [1, "stop", 1],
     # read: offset, size
     [1, "read", "0", 4],
@@ -744,6 +766,7 @@ random_frames = st.lists(st.binary(max_size=40).map(raw_frame), max_size=6).map(
 KINDS = [
     "init", "size", "read", "write", "read_string", "call", "import_response",
     "import_error", "serialize", "deserialize", "instantiate", "get_global", "set_global",
+    "batch",
     "probe", "stop", "execution_result", "ok", "error", "import", "output",
 ]  # fmt: skip
 
@@ -1095,6 +1118,9 @@ class TestRepliesCheckedAgainstTheirCommand:
             (p.GetGlobal("g"), p.Result((["1"],))),
             (p.SetGlobal("g", 1), p.Result(())),
             (p.Instantiate({}), p.Result(([], [], []))),
+            (p.Batch([["size"]]), p.Result(([1, 2], []))),
+            (p.Batch([["size"]]), p.Result(([1], [0, "trap", "t", None, None]))),
+            (p.Batch([["size"]]), p.Result(([1],))),
             (p.Probe("pid"), p.Result((1,))),
             (p.Init(b"\0asm", {}), p.Result(([], [["func", "f"]], []))),
             (p.Init(b"\0asm", {}), p.Result(([], []))),
@@ -1297,6 +1323,9 @@ _RIGHT_SHAPE: dict[type[p.Command[Any]], st.SearchStrategy[p.Reply]] = {
     p.Instantiate: st.just(p.Ok()),
     p.GetGlobal: st.one_of(wire_ints, st.floats()).map(lambda v: p.Result(([v],))),
     p.SetGlobal: st.just(p.Ok()),
+    p.Batch: st.sampled_from(
+        [p.Result(([65536, b"abcd"], [])), p.Result(([65536], [1, "trap", "t", None, None]))]
+    ),
     p.Size: st.integers(0, p.MAX_ID).map(lambda n: p.Result((n,))),
     p.Read: blobs.map(lambda b: p.Result((b,))),
     p.ReadString: blobs.map(lambda b: p.Result((b,))),

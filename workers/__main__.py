@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"file descriptor {fd} is not open")
     owner = owner_pidfd(args.owner) if args.owner else None
 
-    from workers.server import main as serve
+    from workers.process import main as serve
 
     return serve(args.fd, args.interrupt_fd, owner)
 

@@ -34,6 +34,8 @@ class Entries:
         self._timed_out: set[int] = set()
         #: the highest entry id seen; an interrupt for a lower id not running is stale
         self._last = 0
+        #: batches under way: interrupts for them are kept for their next call
+        self._batches: set[int] = set()
         #: what the entries run in; None until the module is loaded
         self.backend: Armed | None = None
 
@@ -71,7 +73,8 @@ class Entries:
         """Pop ``command_id``; whether its deadline had passed."""
         with self._lock:
             self._calls.pop()
-            self._interrupted.discard(command_id)
+            if command_id not in self._batches:
+                self._interrupted.discard(command_id)
             timed_out = command_id in self._timed_out
             self._timed_out.discard(command_id)
             return timed_out
@@ -86,6 +89,25 @@ class Entries:
         if interrupted:
             raise CommandFailed("trap", "interrupted", "interrupt")
 
+    def open_batch(self, command_id: int) -> None:
+        """A batch begins: interrupts for it count from now until it ends, also
+        between its calls (each of which enters under the batch's id)."""
+        with self._lock:
+            self._batches.add(command_id)
+            self._last = max(self._last, command_id)
+
+    def check_batch(self, command_id: int) -> None:
+        """``interrupt`` if the parent gave up on the batch (between its ops)."""
+        with self._lock:
+            interrupted = command_id in self._interrupted
+        if interrupted:
+            raise CommandFailed("trap", "interrupted", "interrupt")
+
+    def close_batch(self, command_id: int) -> None:
+        with self._lock:
+            self._batches.discard(command_id)
+            self._interrupted.discard(command_id)
+
     # ------------------------------------------------------ from the watcher thread
 
     def interrupt(self, command_ids: tuple[int, ...]) -> None:
@@ -96,7 +118,7 @@ class Entries:
                 if call_id in self._calls:
                     running = True
                     self._interrupted.add(call_id)
-                elif call_id > self._last:  # sent, not started yet
+                elif call_id in self._batches or call_id > self._last:  # or not started yet
                     self._interrupted.add(call_id)
             if running and self.backend is not None:
                 self.backend.interrupt()

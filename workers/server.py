@@ -26,15 +26,13 @@ request: only while (and only if) that entry is still running or not yet started
 
 from __future__ import annotations
 
-import os
 import socket
-import sys
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from beamr import protocol as p
-from workers import probe
+from workers import batch, probe
 from workers.backend import Backend, CommandFailed, Host, Number
 from workers.entries import Entries
 
@@ -102,6 +100,7 @@ class Server:
             p.Instantiate: self._instantiate,
             p.GetGlobal: lambda _, c: p.Result(([self._initialised().get_global(c.name)],)),
             p.SetGlobal: self._set_global,
+            p.Batch: self._batch,
             p.Serialize: lambda _, c: p.Result((self._memory.read(0, self._memory.size()),)),
             p.Deserialize: self._deserialize,
             p.Probe: self._probe,
@@ -287,6 +286,15 @@ class Server:
         limits = options.get("limits") or {}
         self._enter(command_id, backend.instantiate, timeout=limits.get("call_timeout"))
 
+    def _batch(self, command_id: int, command: p.Batch) -> p.Reply:
+        self._initialised()
+        self._entries.open_batch(command_id)
+        try:
+            results, error = batch.run(_BatchRunner(self, command_id), command.ops)
+        finally:
+            self._entries.close_batch(command_id)
+        return p.Result((results, error))
+
     def _call(self, command_id: int, command: p.Call) -> p.Reply:
         run = self._initialised().prepare_call(command.name, command.args)
         results: list[Number] = self._enter(command_id, run)
@@ -356,46 +364,28 @@ class Server:
         self._entries.deadline_passed(command_id)
 
 
-def _exit_on_escaped_callback_error(hook: Any) -> None:
-    """``sys.unraisablehook``: an exception that escaped a ctypes callback would let
-    the wasm go on with whatever the callback left in its result slots. The worker
-    exits instead (the parent reports WorkerCrashed)."""
-    if "ctypes callback" in (hook.err_msg or ""):
-        try:
-            sys.stderr.write(f"beamr worker: a host callback failed: {hook.exc_value!r}\n")
-            sys.stderr.flush()
-        finally:
-            os._exit(EXIT_HOST_FAILURE)
-    sys.__unraisablehook__(hook)
+class _BatchRunner:
+    """What :mod:`workers.batch` runs a batch's ops on: this loop, the batch's id."""
 
+    def __init__(self, server: Server, command_id: int) -> None:
+        self._server = server
+        self._id = command_id
+        self.memory = server._memory
+        self._backend = server._initialised()
 
-def main(sock_fd: int, interrupt_fd: int, owner_fd: int | None = None) -> int:
-    from workers import sandbox
-    from workers.wasmtime_worker import WasmtimeBackend
-    from workers.watcher import Watcher
+    def call(self, name: str, args: list[Number]) -> list[Number]:
+        run = self._backend.prepare_call(name, args)
+        results: list[Number] = self._server._enter(self._id, run)
+        return results
 
-    sys.unraisablehook = _exit_on_escaped_callback_error
-    # Nesting is bounded well below this: a RecursionError can never reach a callback.
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
-    sock = socket.socket(fileno=sock_fd)
-    sock.setblocking(True)
-    watcher: Watcher | None = None
+    def signature(self, name: str) -> str | None:
+        return self._backend.export_signature(name)
 
-    def harden(options: Mapping[str, Any]) -> None:
-        assert watcher is not None
-        other_thread = watcher
-        try:
-            plan = sandbox.plan(options)
-            sandbox.apply(
-                plan, lambda plan: other_thread.run_on_thread(lambda: sandbox.confine_thread(plan))
-            )
-        except sandbox.SandboxFailure as exc:
-            raise CommandFailed("sandbox", str(exc)) from None
+    def get_global(self, name: str) -> Number:
+        return self._backend.get_global(name)
 
-    server = Server(sock, WasmtimeBackend, harden=harden)
-    watcher = Watcher(server, interrupt_fd, owner_fd)
-    server.watcher = watcher
-    watcher.start()
-    server.serve()
-    sys.stdout.flush()
-    return 0
+    def set_global(self, name: str, value: Number) -> None:
+        self._backend.set_global(name, value)
+
+    def check_interrupt(self) -> None:
+        self._server._entries.check_batch(self._id)

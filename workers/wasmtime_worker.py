@@ -81,6 +81,10 @@ class WasmtimeBackend:
                 (name, kind, shape.function_type(index) if kind == "func" else ([], []))
                 for name, kind, index in shape.exports
             ]
+            #: exported functions: name -> (params, results); resolved on first call
+            self._func_types = {
+                name: types for name, kind, types in self._export_types if kind == "func"
+            }
             #: exported globals: name -> (value type, mutable)
             self._globals = {
                 name: shape.global_type(index)
@@ -277,8 +281,8 @@ class WasmtimeBackend:
         except CommandFailed as exc:
             raise self._start_failed("instantiation failed", exc) from None
         self._instance = instance
-        self._describe_exports(instance)
-        if "_initialize" in self._funcs:  # WASI reactor ABI: run constructors once
+        self._find_memory(instance)
+        if "_initialize" in self._func_types:  # WASI reactor ABI: run constructors once
             self.arm(fresh_fuel=True)
             try:
                 self.prepare_call("_initialize", [])()
@@ -294,19 +298,25 @@ class WasmtimeBackend:
         code = f" ({exc.code})" if exc.code else ""
         return CommandFailed("invalid_module", f"{what}{code}: {exc.text}", exc.code, exc.detail)
 
-    def _describe_exports(self, instance: wasmtime.Instance) -> None:
-        memory: wasmtime.Memory | None = None
-        for name, kind, (params, results) in self._export_types:
-            if kind not in ("func", "memory"):
-                continue
-            item = raw.export(self._store, instance, name)
-            if item is None:  # pragma: no cover - the module's own export list
-                continue
-            if kind == "func":
-                self._funcs[name] = (wasmtime.Func._from_raw(item.of.func), params, results)
-            elif memory is None or name == "memory":
-                memory = wasmtime.Memory._from_raw(item.of.memory)
-        self.memory.use(memory)
+    def _find_memory(self, instance: wasmtime.Instance) -> None:
+        """The memory io works on: the export "memory", else the first exported one.
+        (Functions are looked up when first called: a module may export thousands.)"""
+        name = self._memory_name.decode()
+        item = raw.export(self._store, instance, name) if name else None
+        self.memory.use(wasmtime.Memory._from_raw(item.of.memory) if item is not None else None)
+
+    def _function(self, name: str) -> tuple[wasmtime.Func, list[str], list[str]]:
+        """The exported function ``name`` (looked up once)."""
+        types = self._func_types.get(name)
+        item = (
+            raw.export(self._store, self._instance, name)
+            if types is not None and self._instance is not None
+            else None
+        )
+        if types is None or item is None:
+            raise CommandFailed("export_not_found", f"no exported function named {name!r}")
+        entry = self._funcs[name] = (wasmtime.Func._from_raw(item.of.func), *types)
+        return entry
 
     # ---------------------------------------------------------------------- globals
 
@@ -324,6 +334,10 @@ class WasmtimeBackend:
             )
         return wasmtime.Global._from_raw(item.of.global_), kind, mutable
 
+    def export_signature(self, name: str) -> str | None:
+        types = self._func_types.get(name)
+        return None if types is None else signature(*types)
+
     def get_global(self, name: str) -> Number:
         handle, kind, _ = self._global(name)
         return _GLOBAL_KINDS[kind](handle.value(self._store))  # type: ignore[no-any-return]
@@ -340,12 +354,8 @@ class WasmtimeBackend:
     # ------------------------------------------------------------------------ calls
 
     def prepare_call(self, name: str, args: list[Number]) -> Callable[[], list[Number]]:
-        try:
-            func, params, results = self._funcs[name]
-        except KeyError:
-            raise CommandFailed(
-                "export_not_found", f"no exported function named {name!r}"
-            ) from None
+        entry = self._funcs.get(name)
+        func, params, results = entry if entry is not None else self._function(name)
         if len(args) != len(params):
             raise CommandFailed(
                 "bad_argument", f"{name} takes {len(params)} arguments, got {len(args)}"

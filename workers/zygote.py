@@ -10,7 +10,7 @@ with a hint naming the module the worker will run (:func:`beamr.protocol.encode_
 and three descriptors attached, the worker's end of its protocol socket, the read end of
 its interrupt pipe and the write end of a status pipe. The zygote forks; the child
 keeps only its two descriptors and becomes an ordinary worker
-(:func:`workers.server.main`). The zygote sends ``hello`` (magic + pid) with a pidfd
+(:func:`workers.process.main`). The zygote sends ``hello`` (magic + pid) with a pidfd
 of the child over the child's protocol socket, so the parent holds a handle that
 can never name another process, and closes its copies.
 
@@ -50,6 +50,7 @@ import wasmtime
 
 from beamr import protocol
 from workers import (  # noqa: F401
+    batch,
     budget,
     compiled,
     entries,
@@ -59,6 +60,7 @@ from workers import (  # noqa: F401
     linear_memory,
     module_cache,
     probe,
+    process,
     sandbox,
     seccomp,
     server,
@@ -242,7 +244,7 @@ class Zygote:
             for target, fd in enumerate(copies, start=3):
                 os.dup2(fd, target)
             os.closerange(3 + len(copies), os.sysconf("SC_OPEN_MAX"))
-            code = server.main(3, 4, 5 if self.owner is not None else None)
+            code = process.main(3, 4, 5 if self.owner is not None else None)
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 1
         except BaseException:

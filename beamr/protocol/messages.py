@@ -14,6 +14,8 @@ T = TypeVar("T")
 
 __all__ = [
     "ANSWERS",
+    "BATCH_OPS",
+    "Batch",
     "COMMANDS",
     "Call",
     "Command",
@@ -338,6 +340,49 @@ class SetGlobal(Command[None]):
     value: int | float
 
 
+#: what a batch may hold: op kind -> its fields' wire types (an int field may be a
+#: reference ``[i]`` to the first value of op i's result; so may a call argument)
+BATCH_OPS: Final[dict[str, tuple[type | tuple[type, ...], ...]]] = {
+    "size": (),
+    "read": ((int, list), int),
+    "write": ((int, list), bytes),
+    "read_string": ((int, list),),
+    "write_string": (bytes,),
+    "call": (str, list),
+    "get_global": (str,),
+    "set_global": (str, (int, float)),
+    "free": ((int, list),),
+}
+
+
+@_command("batch", list, reply=(list, list))
+@dataclass(slots=True)
+class Batch(Command[tuple[list[Any], list[Any]]]):
+    """Several ops in one round trip, run in order (:data:`BATCH_OPS`): the reply is
+    their results and, if one failed, ``[index, kind, text, code, detail]`` (the ops
+    after it did not run)."""
+
+    ops: list[Any]
+
+    def check(self) -> None:
+        for op in self.ops:
+            if type(op) is not list or not op or type(op[0]) is not str:
+                raise ProtocolError(f"a batch op is [kind, ...], got {show(op)}")
+            types = BATCH_OPS.get(op[0])
+            if types is None or len(op) != len(types) + 1:
+                raise ProtocolError(f"unknown batch op {show(op)}")
+            for value, wanted in zip(op[1:], types):  # noqa: B905 - lengths checked above
+                kind = type(value)
+                if kind is not wanted and not (type(wanted) is tuple and kind in wanted):
+                    raise ProtocolError(f"batch op {op[0]} takes {show(types)}, got {show(op)}")
+
+    def convert(self, values: tuple[Any, ...]) -> tuple[list[Any], list[Any]]:
+        results, error = values
+        if len(results) > len(self.ops) or (error and len(results) >= len(self.ops)):
+            raise RemoteProtocolError(f"batch of {len(self.ops)} answered {show(values)}")
+        return results, error
+
+
 @_command("probe", str, reply=(str,))
 @dataclass(slots=True)
 class Probe(Command[str]):
@@ -355,4 +400,4 @@ class Stop(Command[None]):
 #: the answers to an import request: they resume (or trap) the suspended call
 ANSWERS: Final = (ImportResponse, ImportFailed)
 #: the commands that run wasm: only they may see import requests and output
-WASM_RUNNING: Final = (Call, Init, Instantiate)
+WASM_RUNNING: Final = (Call, Init, Instantiate, Batch)
