@@ -35,6 +35,7 @@ checked-out one when its block ends; checkouts after that raise
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -59,6 +60,9 @@ __all__ = ["Pool"]
 #: delays between start attempts after a failure, seconds
 RETRY_MIN = 0.05
 RETRY_MAX = 5.0
+#: instances started at once to refill the pool (starts overlap: each worker's own
+#: set-up runs while the next is forked)
+FILLERS = 4
 
 
 class Pool:
@@ -159,7 +163,8 @@ class Pool:
         self._send.send_nowait(first)
         self._group = anyio.create_task_group()
         await self._group.__aenter__()
-        self._group.start_soon(self._fill)
+        for _ in range(min(self._size, FILLERS)):
+            self._group.start_soon(self._fill)
         return self
 
     async def __aexit__(self, *exc_info: Any) -> bool | None:
@@ -308,4 +313,11 @@ class Pool:
                 except (anyio.WouldBlock, anyio.ClosedResourceError, anyio.BrokenResourceError):
                     pass  # closing
             self._room.release()
+        group = self._group
+        if group is not None and not (self._closed or failed):
+            # used up: stopped in the background, so that the checkout's block ends now,
+            # not when the worker has exited (the pool waits for it when it closes)
+            with contextlib.suppress(RuntimeError):  # the group is closing: below
+                group.start_soon(instance.aclose)
+                return
         await instance.aclose()

@@ -5,5 +5,6 @@ from pathlib import Path
 
 from benchmarks.bench import main
 
-results = Path(__file__).parent / "results" / "latest.json"
-sys.exit(main(["--scale", *sys.argv[1:], "--json", str(results)]))
+if __name__ == "__main__":  # (not in the peers' spawned worker processes)
+    results = Path(__file__).parent / "results" / "latest.json"
+    sys.exit(main(["--scale", *sys.argv[1:], "--json", str(results)]))

@@ -9,9 +9,10 @@ It covers the per-command round trips (``io.size``, ``call`` of a no-op, an impo
 round trip) under asyncio and trio, against the raw echo, a blocking echo (the
 floor) and in-process wasmtime (measured in a subprocess: the parent never imports
 wasmtime); ``io.read``/``io.write`` from 16 B to 64 MiB against in-process copies
-(with a PNG plot when matplotlib is installed); and with ``--scale``, spawning,
-idle PSS, 1000 live instances and calls/s over N instances. Each issue target is
-printed with its measured ratio and met/missed.
+(with a PNG plot when matplotlib is installed); batches, host calls, the blocking
+facade and the peers table (:mod:`benchmarks.peers`); and with ``--scale``, plain
+starts, idle PSS, pools, 5000 live instances and calls/s over N instances. Each issue
+target is printed with its measured figure and met/missed.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ import statistics
 import struct
 import subprocess
 import sys
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,8 @@ import msgpack
 
 import beamr
 from beamr import _spawn, io
+from beamr._forkserver import IDLE_EXIT
+from benchmarks import fast, peers
 from benchmarks.timing import async_samples_of, samples_of
 
 HEADER = struct.Struct(">I")
@@ -269,95 +271,6 @@ async def _measure(rounds: int) -> dict[str, dict[str, list[float]]]:
             return measured
 
 
-def _pss_bytes(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        return None
-    return None
-
-
-async def _spawning(count: int) -> dict[str, Any]:
-    """Instances started per second, sequentially and concurrently; PSS per idle one;
-    against a bare ``python -c "import wasmtime"`` spawn."""
-    binary = _fixture("edge")
-    start = time.perf_counter()
-    for _ in range(3):
-        await anyio.run_process(
-            [sys.executable, "-c", "import wasmtime"], env={"PYTHONPATH": _spawn.worker_root()}
-        )
-    bare = (time.perf_counter() - start) / 3
-    bare_pss = await _bare_pss()
-    start = time.perf_counter()
-    for _ in range(3):
-        async with await beamr.start(binary) as wasm:
-            await io.size(wasm)
-    spawned = (time.perf_counter() - start) / 3
-    with beamr.fork_server():
-        async with await beamr.start(binary) as wasm:  # the fork-server starts
-            await io.size(wasm)
-        start = time.perf_counter()
-        for _ in range(10):
-            async with await beamr.start(binary) as wasm:
-                await io.size(wasm)
-        forked = (time.perf_counter() - start) / 10
-        concurrent = await _concurrent_starts(binary, count)
-    pss = concurrent["idle PSS per instance MiB"]
-    return {
-        "bare python+wasmtime spawn ms": round(bare * 1e3, 1),
-        "spawned start+first reply ms": round(spawned * 1e3, 1),
-        "forked start+first reply ms": round(forked * 1e3, 1),
-        "forked start / bare spawn": round(forked / bare, 3),
-        "instances/s sequential (spawned)": round(1 / spawned, 1),
-        "instances/s sequential (forked)": round(1 / forked, 1),
-        **concurrent,
-        "bare python+wasmtime PSS MiB": bare_pss,
-        "idle PSS / bare": round(pss / bare_pss, 3) if pss and bare_pss else None,
-    }
-
-
-async def _bare_pss() -> float | None:
-    """PSS of an idle ``python -c "import wasmtime"`` (what a spawned worker costs at least)."""
-    script = "import sys, wasmtime; print('ready', flush=True); sys.stdin.read()"
-    async with await anyio.open_process(
-        [sys.executable, "-c", script], env={"PYTHONPATH": _spawn.worker_root()}
-    ) as process:
-        assert process.stdout is not None
-        assert process.stdin is not None
-        await process.stdout.receive()  # imported
-        pss = _pss_bytes(process.pid)
-        await process.stdin.aclose()
-    return round(pss / (1 << 20), 2) if pss else None
-
-
-async def _concurrent_starts(binary: bytes, count: int) -> dict[str, Any]:
-    """``count`` starts at once: the rate, the PSS of each idle instance, answers."""
-    instances: list[beamr.Instance] = []
-    start = time.perf_counter()
-    try:
-        async with anyio.create_task_group() as tg:
-            for _ in range(count):
-                tg.start_soon(lambda: _start_into(binary, instances))
-        concurrent = time.perf_counter() - start
-        pss = [v for v in (_pss_bytes(i.pid) for i in instances) if v is not None]
-        answered = sum([await io.size(i) == 65536 for i in instances])
-    finally:
-        for instance in instances:
-            await beamr.stop(instance)
-    return {
-        f"instances/s ({count} concurrent)": round(count / concurrent, 1),
-        "idle PSS per instance MiB": round(statistics.median(pss) / (1 << 20), 2) if pss else None,
-        "answered": f"{answered}/{count}",
-    }
-
-
-async def _start_into(binary: bytes, instances: list[beamr.Instance]) -> None:
-    instances.append(await beamr.start(binary))
-
-
 async def _throughput(seconds: float, sizes: list[int]) -> dict[str, float]:
     """Calls per second over N instances driven in parallel."""
     binary = _fixture("edge")
@@ -413,24 +326,6 @@ def _target(name: str, value: float | None, limit: float, *, at_least: bool) -> 
     return {"target": name, "value": value, "met": met}
 
 
-async def _thousand(count: int = 1000) -> dict[str, Any]:
-    """``count`` instances alive at once, each answering."""
-    binary = _fixture("edge")
-    instances: list[beamr.Instance] = []
-    start = time.perf_counter()
-    try:
-        async with anyio.create_task_group() as tg:
-            for _ in range(count):
-                tg.start_soon(_start_into, binary, instances)
-        started = time.perf_counter() - start
-        answered = sum([await io.size(i) == 65536 for i in instances])
-    finally:
-        async with anyio.create_task_group() as tg:
-            for instance in instances:
-                tg.start_soon(instance.aclose)
-    return {"alive": len(instances), "answered": answered, "started in s": round(started, 2)}
-
-
 def run(rounds: int, backends: list[str], scale: bool = False) -> dict[str, Any]:
     report: dict[str, Any] = {"rounds": rounds, "cpus": os.cpu_count(), "backends": {}}
     targets: list[dict[str, Any]] = []
@@ -443,6 +338,14 @@ def run(rounds: int, backends: list[str], scale: bool = False) -> dict[str, Any]
     return report
 
 
+def _at_most(targets: list[dict[str, Any]], name: str, value: float, limit: float) -> None:
+    targets.append(_target(name, round(value, 3), limit, at_least=False))
+
+
+def _at_least(targets: list[dict[str, Any]], name: str, value: float, limit: float) -> None:
+    targets.append(_target(name, round(value, 3), limit, at_least=True))
+
+
 def _measure_all(
     report: dict[str, Any],
     targets: list[dict[str, Any]],
@@ -452,39 +355,11 @@ def _measure_all(
     scale: bool,
 ) -> None:
     report["in-process us"] = {k: round(v * 1e6, 2) for k, v in inproc.calls.items()}
-    if scale:
-        with contextlib.suppress(ValueError, OSError):  # 1000 workers: ~4 fds each
-            _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-        report["spawn"] = spawn = anyio.run(_spawning, 32)
-        with beamr.fork_server():  # services start many instances: forked
-            report["thousand"] = thousand = anyio.run(_thousand)
-            report["throughput"] = anyio.run(_throughput, 2.0, [1, 2, 8, 64])
-        targets.append(
-            _target(
-                "instances/s started concurrently >= 300",
-                spawn["instances/s (32 concurrent)"],
-                300,
-                at_least=True,
-            )
-        )
-        targets.append(
-            _target(
-                "idle PSS per instance <= 4 MiB",
-                spawn["idle PSS per instance MiB"],
-                4,
-                at_least=False,
-            )
-        )
-        targets.append(
-            _target(
-                "1000 instances alive, each answering",
-                thousand["answered"],
-                1000,
-                at_least=True,
-            )
-        )
-    host = inproc.calls["wasm -> python -> wasm"]
+    with contextlib.suppress(ValueError, OSError):  # thousands of workers: 3 fds each
+        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    report["peers"] = peer_figures = anyio.run(peers.measure, rounds)
+    in_process_host = peer_figures["in-process wasmtime-py"]["1000 host calls"] / 1000
     for backend in backends:
         measured = anyio.run(_measure, rounds, backend=backend)
         placed = {
@@ -497,28 +372,49 @@ def _measure_all(
             for placement in measured
             if placement != "free"
         }
-        # Each round-trip target is judged with the peer and the parent placed alike
-        # (the worst of the pinned placements), so that it measures beamr and not where
-        # the scheduler happened to put the echo and the worker; the ratio under the
-        # scheduler's own placement is printed beside it. Unpinned where pinning is
-        # impossible (fewer than two CPUs, no sched_setaffinity).
+        # Round trips are judged under every placement, the scheduler's own ("free")
+        # and each pinned one: the worst ratio is the figure, all are printed beside.
         checks: list[tuple[str, float, Callable[[dict[str, float]], float]]] = [
             ("io.size <= 1.2x raw echo", 1.2, lambda m: m["io.size"] / m["raw echo"]),
-            ("io.size <= 2.5x blocking echo", 2.5, lambda m: m["io.size"] / m["blocking echo"]),
-            ("call(noop) <= 1.3x raw echo", 1.3, lambda m: m["call(noop)"] / m["raw echo"]),
-            (
-                "import <= 1.2x (2 echoes + in-process host call)",
-                1.2,
-                lambda m: m["call with 1 import"] / (2 * m["raw echo"] + host),
-            ),
+            ("call(noop) <= 1.15x io.size", 1.15, lambda m: m["call(noop)"] / m["io.size"]),
         ]
         for name, limit, ratio in checks:
             ratios = {placement: round(ratio(m), 2) for placement, m in placed.items()}
-            pinned = [value for placement, value in ratios.items() if placement != "free"]
-            target = _target(f"{backend}: {name}", max(pinned or [ratios["free"]]), limit,
-                             at_least=False)  # fmt: skip
+            target = _target(f"{backend}: {name}", max(ratios.values()), limit, at_least=False)
             target["placements"] = ratios
             targets.append(target)
+        fast_figures = report.setdefault("fast", {})[backend] = {}
+        if scale:
+            fast_figures["starts"] = started = anyio.run(fast.starts, backend=backend)
+            _at_least(targets, f"{backend}: plain starts/s, 40 at once >= 300",
+                      started["starts/s"], 300)  # fmt: skip
+            _at_most(targets, f"{backend}: idle PSS per instance <= 4 MiB", started["PSS MiB"], 4)
+            fast_figures["pool"] = pooled = anyio.run(fast.pool, backend=backend)
+            _at_least(targets, f"{backend}: Pool fresh checkouts/s >= 300",
+                      pooled["fresh checkouts/s"], 300)  # fmt: skip
+            _at_most(targets, f"{backend}: warm checkout + call <= 2x call",
+                     pooled["warm checkout + call / call"], 2)  # fmt: skip
+        fast_figures["batches"] = batched = anyio.run(fast.batches, rounds, backend=backend)
+        _at_most(targets, f"{backend}: 1 KiB write-call-read batch <= 1.3x call(noop)",
+                 batched["1 KiB write-call-read / call(noop)"], 1.3)  # fmt: skip
+        _at_most(targets, f"{backend}: 16 KiB chunk (write + call) <= 1.3x round trip",
+                 batched["16 KiB chunk (write + call) / round trip"], 1.3)  # fmt: skip
+        fast_figures["host calls"] = hosts = anyio.run(fast.host_calls, rounds, backend=backend)
+        _at_most(targets, f"{backend}: in-worker host call <= 3x in-process",
+                 hosts["in-worker host call s"] / in_process_host, 3)  # fmt: skip
+        _at_most(targets, f"{backend}: parent host call <= 2x io.size",
+                 hosts["parent host call s"] / placed["free"]["io.size"], 2)  # fmt: skip
+    report["sync"] = synced = fast.sync_cost(rounds)
+    _at_most(targets, "beamr.sync call <= 1.5x async call",
+             synced["sync call(noop) / async call(noop)"], 1.5)  # fmt: skip
+    if scale:
+        idle = anyio.run(fast.idle_exit)
+        report["fork-server idle exit s"] = round(idle, 2)
+        _at_most(targets, f"fork-server exits <= {IDLE_EXIT + 0.5:g} s after the last stop",
+                 idle, IDLE_EXIT + 0.5)  # fmt: skip
+        report["many"] = alive = anyio.run(fast.many, MANY)
+        _at_least(targets, f"{MANY} instances alive, each answering", alive["answered"], MANY)
+        report["throughput"] = anyio.run(_throughput, 2.0, [1, 2, 8, 64])
     sweep = anyio.run(_sweep, SWEEP_SIZES, inproc)
     report["sweep"] = {}
     for kind in ("read", "write"):
@@ -575,13 +471,33 @@ def plot(report: dict[str, Any], path: Path) -> bool:
     return True
 
 
+#: instances alive at once in the scale figures
+MANY = 5000
+
+
+def _shown(value: Any) -> Any:
+    return float(f"{value:.3g}") if isinstance(value, float) else value
+
+
 def print_table(report: dict[str, Any]) -> None:
-    for section in ("spawn", "thousand", "throughput"):
+    print("beamr bench: beside what a user would otherwise pick (peers, same run)")
+    for line in peers.table(report["peers"]):
+        print(line)
+    print()
+    for backend, sections in report.get("fast", {}).items():
+        for section, figures in sections.items():
+            print(f"beamr bench: {section} ({backend})")
+            for name, value in figures.items():
+                print(f"    {name:44} {_shown(value)}")
+        print()
+    for section in ("sync", "many", "throughput"):
         if section in report:
             print(f"beamr bench: {section}")
             for name, value in report[section].items():
-                print(f"    {name:40} {value}")
+                print(f"    {name:44} {_shown(value)}")
             print()
+    if "fork-server idle exit s" in report:
+        print(f"beamr bench: fork-server idle exit {report['fork-server idle exit s']} s\n")
     print("beamr bench: in-process baselines (a wasmtime process of their own)")
     for name, value in report["in-process us"].items():
         print(f"    {name:40} {value} us")

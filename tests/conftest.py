@@ -8,6 +8,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
+import anyio
 import pytest
 
 import beamr
@@ -76,6 +77,22 @@ def gone(pids: set[int] | int, timeout: float = 5.0) -> bool:
             return False
         time.sleep(0.002)
     return True
+
+
+async def exited(pids: set[int] | int) -> None:
+    """Wait for these processes to exit (each pidfd turns readable), the event loop
+    running meanwhile: work it does in the background (a pool stopping a returned
+    instance) goes on. Bound it with ``anyio.fail_after``; :func:`gone` then checks
+    that they were reaped too."""
+    for pid in {pids} if isinstance(pids, int) else set(pids):
+        try:
+            pidfd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            continue  # gone already
+        try:
+            await anyio.wait_readable(pidfd)
+        finally:
+            os.close(pidfd)
 
 
 @pytest.fixture(params=["asyncio", "trio"])

@@ -12,7 +12,7 @@ import pytest
 import beamr
 from beamr import io
 
-from .conftest import child_pids, gone, wasm
+from .conftest import child_pids, exited, gone, wasm
 
 pytestmark = pytest.mark.anyio
 
@@ -44,7 +44,9 @@ async def test_each_checkout_gets_a_fresh_instance_by_default() -> None:
                 assert await io.read(instance, 100, 5) == b"\0" * 5
                 await io.write(instance, 100, b"dirty")
         assert len(set(pids)) == 4
-        assert gone(set(pids))  # each stopped on return
+        with anyio.fail_after(10):
+            await exited(set(pids))  # each stopped once returned, in the background
+    assert gone(set(pids))  # and reaped: the pool waited for its stops
 
 
 async def test_max_uses_reuses_then_replaces() -> None:
