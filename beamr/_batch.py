@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from beamr import protocol as p
+from beamr._remote import Remote
 from beamr.errors import BeamrError, error_for
 from beamr.instance import Instance
 from beamr.types import INT_RANGES, check_signature_value, split_signature
@@ -174,15 +175,17 @@ def _call_args(
     return converted
 
 
-async def batch(wasm: Instance, ops: Sequence[Op]) -> list[Any]:
+async def batch(wasm: Instance | Remote, ops: Sequence[Op]) -> list[Any]:
     """Run ``ops`` in the worker, in order, in one round trip; their results, in order:
     ``size`` an int, ``read``/``read_string`` bytes, ``write``/``set_global``/``free``
     None, ``write_string`` the pointer, ``call`` its list of results, ``get_global``
     the value. See the module documentation for references and errors."""
-    if not isinstance(wasm, Instance):
+    if not isinstance(wasm, Instance | Remote):
         raise TypeError(f"expected a beamr.Instance, got {type(wasm).__name__}")
     if isinstance(ops, Op) or not isinstance(ops, Sequence):
         raise TypeError("ops must be a list of beamr.io.Op")
+    if isinstance(wasm, Remote):  # checked there, against the instance's signatures
+        return list(await wasm.invoke("io.batch", (list(ops),)))
     wire = _wire(ops, wasm)
     if sum(len(op[-1]) for op in wire if op[0] in ("write", "write_string")) > MAX_BATCH_BYTES:
         raise ValueError(f"a batch carries at most {MAX_BATCH_BYTES} bytes of data")

@@ -15,9 +15,10 @@ from beamr import _forkserver, _handlers, _memory
 from beamr import protocol as p
 from beamr._channel import open_channel
 from beamr._handlers import ImportMap, Resolver
+from beamr._remote import Remote
 from beamr.errors import InvalidModule
 from beamr.instance import STOP_GRACE, Instance
-from beamr.types import DEFAULT_OUTPUT_LIMIT, Limits, WasiConfig
+from beamr.types import DEFAULT_OUTPUT_LIMIT, Limits, WasiConfig, check_call_arguments
 
 __all__ = ["call", "deserialize", "get_global", "serialize", "set_global", "start", "stop"]
 
@@ -118,13 +119,17 @@ def wasi_options(config: WasiConfig) -> dict[str, Any]:
     return wire
 
 
-def _instance(wasm: object) -> Instance:
-    if not isinstance(wasm, Instance):
+def _instance(wasm: object) -> Instance | Remote:
+    """The instance, local or remote (:mod:`beamr.cluster`: the function then runs on
+    the node, with the same checks and errors); TypeError for anything else."""
+    if not isinstance(wasm, Instance | Remote):
         raise TypeError(f"expected a beamr.Instance, got {type(wasm).__name__}")
     return wasm
 
 
-async def call(wasm: Instance, name: str, args: Sequence[int | float] = ()) -> list[int | float]:
+async def call(
+    wasm: Instance | Remote, name: str, args: Sequence[int | float] = ()
+) -> list[int | float]:
     """Call the exported function ``name`` with ``args``; its results as a list.
 
     Arguments are checked against the export's signature before anything is sent:
@@ -132,32 +137,47 @@ async def call(wasm: Instance, name: str, args: Sequence[int | float] = ()) -> l
     float for an i32/i64 a ``TypeError``, an int out of range a ``ValueError``; an
     int for an f32/f64 is converted. i32/i64 results come back signed; ``[]`` for void.
     """
-    return await _instance(wasm).call(name, args)
+    instance = _instance(wasm)
+    if isinstance(instance, Remote):
+        check_call_arguments(name, args)
+        return list(await instance.invoke("call", (name, list(args))))
+    return await instance.call(name, args)
 
 
-async def get_global(wasm: Instance, name: str) -> int | float:
+async def get_global(wasm: Instance | Remote, name: str) -> int | float:
     """The value of the exported global ``name`` (i32/i64 signed); ExportNotFound if the
     module exports no global of that name, TypeError if it is not a number."""
-    return await _instance(wasm).get_global(name)
+    instance = _instance(wasm)
+    if isinstance(instance, Remote):
+        value: int | float = await instance.invoke("get_global", (name,))
+        return value
+    return await instance.get_global(name)
 
 
-async def set_global(wasm: Instance, name: str, value: int | float) -> None:
+async def set_global(wasm: Instance | Remote, name: str, value: int | float) -> None:
     """Set the exported mutable global ``name``. The value is checked by the global's
     type as call arguments are; an immutable global is a TypeError."""
-    await _instance(wasm).set_global(name, value)
+    instance = _instance(wasm)
+    if isinstance(instance, Remote):
+        await instance.invoke("set_global", (name, value))
+        return
+    await instance.set_global(name, value)
 
 
-async def stop(wasm: Instance) -> None:
+async def stop(wasm: Instance | Remote) -> None:
     """Stop the instance's worker. Idempotent; never raises."""
     await _instance(wasm).aclose()
 
 
-async def serialize(wasm: Instance) -> bytes:
+async def serialize(wasm: Instance | Remote) -> bytes:
     """The whole linear memory as bytes (HyperBEAM's ``serialize``)."""
-    return await _memory.snapshot(_instance(wasm))
+    instance = _instance(wasm)
+    if isinstance(instance, Remote):
+        return bytes(await instance.invoke("serialize", ()))
+    return await _memory.snapshot(instance)
 
 
-async def deserialize(wasm: Instance, snapshot: bytes | bytearray | memoryview) -> None:
+async def deserialize(wasm: Instance | Remote, snapshot: bytes | bytearray | memoryview) -> None:
     """Write a :func:`serialize` snapshot back at offset 0.
 
     A snapshot larger than the memory raises :class:`OutOfBounds` and changes
@@ -167,6 +187,9 @@ async def deserialize(wasm: Instance, snapshot: bytes | bytearray | memoryview) 
     instance = _instance(wasm)
     if isinstance(snapshot, str) or not isinstance(snapshot, bytes | bytearray | memoryview):
         raise TypeError(f"the snapshot must be bytes-like, got {type(snapshot).__name__}")
+    if isinstance(instance, Remote):
+        await instance.invoke("deserialize", (bytes(snapshot),))
+        return
     await _memory.restore(instance, bytes(snapshot))
 
 

@@ -55,6 +55,19 @@ __all__ = [
 class BeamrError(Exception):
     """Root of beamr's exceptions."""
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exceptions pickle as cls(*args), which loses what an __init__ keeps beside
+        # its message (ProcExit's status): the state travels whole instead (errors
+        # cross process boundaries, beamr.cluster's among them).
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
+
+
+def _restore(cls: type[BeamrError], args: tuple[Any, ...], state: dict[str, Any]) -> BeamrError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class InvalidModule(BeamrError):
     """The binary is not a wasm module, or it fails to compile or instantiate."""

@@ -60,6 +60,10 @@ class Instance(WorkerActor):
         except KeyError:
             raise ExportNotFound(f"the module exports no function named {name!r}") from None
 
+    def global_types(self) -> dict[str, tuple[str, bool]]:
+        """The exported globals: name -> (type character, mutable)."""
+        return dict(self._globals)
+
     def describe(self, description: tuple[p.Entries, p.Entries, p.Entries]) -> None:
         """Take the module's imports, exports and globals (the ``init`` reply)."""
         raw_imports, raw_exports, raw_globals = description

@@ -36,6 +36,7 @@ import anyio
 
 from beamr import _memory
 from beamr._batch import Op, batch
+from beamr._remote import Remote
 from beamr.errors import ExportNotFound, MallocFailed, OutOfBounds
 from beamr.instance import Instance
 
@@ -57,8 +58,10 @@ else:  # array.array is generic for type checkers only
     BytesLike = bytes | bytearray | memoryview | array.array
 
 
-def _instance(wasm: Any) -> Instance:
-    if not isinstance(wasm, Instance):
+def _instance(wasm: Any) -> Instance | Remote:
+    """The instance, local or remote (:mod:`beamr.cluster`); TypeError for anything else.
+    A remote one gets the same checks of the arguments, then the function runs there."""
+    if not isinstance(wasm, Instance | Remote):
         raise TypeError(f"expected a beamr.Instance, got {type(wasm).__name__}")
     return wasm
 
@@ -96,30 +99,38 @@ def _check_reach(offset: int, size: int) -> None:
         raise OutOfBounds(f"{size} bytes at {offset} lie beyond any possible memory")
 
 
-async def size(wasm: Instance) -> int:
+async def size(wasm: Instance | Remote) -> int:
     """The size of the linear memory in bytes (pages * 65536); 0 without memory."""
-    return await _memory.size(_instance(wasm))
+    instance = _instance(wasm)
+    if isinstance(instance, Remote):
+        return int(await instance.invoke("io.size", ()))
+    return await _memory.size(instance)
 
 
-async def read(wasm: Instance, offset: int, size: int) -> bytes:
+async def read(wasm: Instance | Remote, offset: int, size: int) -> bytes:
     """``size`` bytes of memory from ``offset``."""
     instance = _instance(wasm)
     offset = _non_negative(offset, "offset")
     size = _non_negative(size, "size")
     _check_reach(offset, size)
+    if isinstance(instance, Remote):
+        return bytes(await instance.invoke("io.read", (offset, size)))
     return await _memory.read(instance, offset, size)
 
 
-async def write(wasm: Instance, offset: int, data: BytesLike) -> None:
+async def write(wasm: Instance | Remote, offset: int, data: BytesLike) -> None:
     """Write ``data`` at ``offset``; all or nothing."""
     instance = _instance(wasm)
     offset = _non_negative(offset, "offset")
     payload = _bytes(data)
     _check_reach(offset, len(payload))
+    if isinstance(instance, Remote):
+        await instance.invoke("io.write", (offset, payload))
+        return
     await _memory.write(instance, offset, payload)
 
 
-async def read_string(wasm: Instance, offset: int, chunk_size: int | None = None) -> bytes:
+async def read_string(wasm: Instance | Remote, offset: int, chunk_size: int | None = None) -> bytes:
     """The bytes from ``offset`` up to (not including) the first NUL.
 
     The worker finds the NUL in one pass: one round trip whatever the length.
@@ -131,10 +142,12 @@ async def read_string(wasm: Instance, offset: int, chunk_size: int | None = None
     if chunk_size is not None and _non_negative(chunk_size, "chunk_size") == 0:
         raise ValueError("chunk_size must be positive")
     _check_reach(offset, 0)
+    if isinstance(instance, Remote):
+        return bytes(await instance.invoke("io.read_string", (offset,)))
     return await _memory.read_string(instance, offset)
 
 
-async def write_string(wasm: Instance, data: str | BytesLike) -> int:
+async def write_string(wasm: Instance | Remote, data: str | BytesLike) -> int:
     """Copy ``data`` plus a NUL into a fresh ``malloc`` block; its pointer.
 
     ``str`` is encoded as UTF-8. Data containing a NUL is refused (it could not be
@@ -144,6 +157,8 @@ async def write_string(wasm: Instance, data: str | BytesLike) -> int:
     payload = data.encode("utf-8") if isinstance(data, str) else _bytes(data)
     if b"\0" in payload:
         raise ValueError("a string written with write_string cannot contain a NUL byte")
+    if isinstance(instance, Remote):
+        return int(await instance.invoke("io.write_string", (payload,)))
     ptr = await malloc(instance, len(payload) + 1)
     try:
         await write(instance, ptr, payload + b"\0")
@@ -154,7 +169,7 @@ async def write_string(wasm: Instance, data: str | BytesLike) -> int:
     return ptr
 
 
-async def malloc(wasm: Instance, size: int) -> int:
+async def malloc(wasm: Instance | Remote, size: int) -> int:
     """Allocate ``size`` bytes with the module's exported ``malloc``; never 0.
 
     A result of 0 raises :class:`~beamr.MallocFailed`; a module without ``malloc``
@@ -162,6 +177,8 @@ async def malloc(wasm: Instance, size: int) -> int:
     """
     instance = _instance(wasm)
     size = _non_negative(size, "size")
+    if isinstance(instance, Remote):
+        return int(await instance.invoke("io.malloc", (size,)))
     bits = _allocator_bits(instance, "malloc", ("(i)i", "(I)I"))
     if size >= 1 << bits:
         raise MallocFailed(f"malloc({size}): more than a {bits}-bit memory can hold")
@@ -172,10 +189,13 @@ async def malloc(wasm: Instance, size: int) -> int:
     return int(ptr) % (1 << bits)
 
 
-async def free(wasm: Instance, ptr: int) -> None:
+async def free(wasm: Instance | Remote, ptr: int) -> None:
     """Release a block from :func:`malloc` with the module's exported ``free``."""
     instance = _instance(wasm)
     ptr = _non_negative(ptr, "ptr")
+    if isinstance(instance, Remote):
+        await instance.invoke("io.free", (ptr,))
+        return
     bits = _allocator_bits(instance, "free", ("(i)", "(I)"))
     if ptr >= 1 << bits:
         raise ValueError(f"ptr {ptr} is not a {bits}-bit address")

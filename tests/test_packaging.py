@@ -39,7 +39,7 @@ def test_wheel_contents(wheel: Path) -> None:
         "beamr/__init__.py", "beamr/py.typed", "beamr/protocol/__init__.py",
         "beamr/protocol/messages.py", "beamr/sync.py",
         "beamr/demo_modules/calling.wasm", "workers/__main__.py", "workers/py.typed",
-        "workers/wasmtime_worker.py",
+        "workers/wasmtime_worker.py", "beamr/cluster/__init__.py", "beamr/cluster/_host.py",
     ):  # fmt: skip
         assert required in names, required
     import beamr
@@ -71,6 +71,14 @@ def test_wheel_in_a_fresh_venv(wheel: Path, tmp_path: Path) -> None:
         "binary = resources.files('beamr').joinpath('demo_modules/calling.wasm').read_bytes()\n"
         "with bs.start(binary) as w:\n"
         "    print(bs.call(w, 'fac', [5.0]))\n"
+        "import sys\n"
+        "assert 'ray' not in sys.modules\n"
+        "try:\n"
+        "    import beamr.cluster\n"  # without the extra: a clear error, not Ray's
+        "except ImportError as exc:\n"
+        "    assert 'pip install \"beamr[ray]\"' in str(exc), exc\n"
+        "else:\n"
+        "    raise AssertionError('beamr.cluster imported without Ray')\n"
     )
     env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin"}
     done = subprocess.run(
@@ -85,3 +93,23 @@ def test_wheel_in_a_fresh_venv(wheel: Path, tmp_path: Path) -> None:
     )  # fmt: skip
     assert demo.returncode == 0, demo.stderr
     assert "none left behind" in demo.stdout
+
+
+def test_importing_beamr_never_imports_ray() -> None:
+    """Ray is installed here (the cluster extra), and still only beamr.cluster loads it."""
+    script = (
+        "import sys, anyio, beamr, beamr.io, beamr.sync\n"
+        "from importlib import resources\n"
+        "binary = resources.files('beamr').joinpath('demo_modules/calling.wasm').read_bytes()\n"
+        "async def main():\n"
+        "    async with await beamr.start(binary) as w:\n"
+        "        await beamr.call(w, 'fac', [3.0])\n"
+        "anyio.run(main)\n"
+        "assert 'ray' not in sys.modules, 'import beamr imported ray'\n"
+        "import beamr.cluster\n"
+        "assert 'ray' in sys.modules\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]

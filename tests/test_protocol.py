@@ -185,6 +185,7 @@ COMMAND_EXAMPLES: list[tuple[p.Command[Any], list[Any]]] = [
     (p.Instantiate({"wasi": {"args": ["a"]}}), ["instantiate", {"wasi": {"args": ["a"]}}]),
     (p.Instantiate({}), ["instantiate", {}]),
     (p.GetGlobal("counter"), ["get_global", "counter"]),
+    (p.Grow(1 << 20), ["grow", 1 << 20]),
     (
         p.Batch([["size"], ["write", 8, b"x"], ["write_string", b"s"], ["call", "f", [[2], 1.5]]]),
         [

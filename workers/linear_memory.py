@@ -14,6 +14,8 @@ from workers.backend import CommandFailed
 
 __all__ = ["LinearMemory"]
 
+PAGE = 65536
+
 _libc = ctypes.CDLL(None)
 _memchr = _libc.memchr
 _memchr.restype = ctypes.c_void_p
@@ -50,6 +52,26 @@ class LinearMemory:
 
     def size(self) -> int:
         return self.view()[1]
+
+    def grow_to(self, size: int) -> int:
+        """Grow the memory (whole pages) until it holds ``size`` bytes; its size."""
+        current = self.size()
+        if size <= current:
+            return current
+        if self.memory is None:
+            raise CommandFailed("out_of_bounds", "the module has no memory to grow")
+        pages = -(-(size - current) // PAGE)
+        try:
+            self.memory.grow(self._store, pages)
+        except wasmtime.WasmtimeError:
+            raise CommandFailed(
+                "out_of_bounds",
+                f"the memory cannot grow from {current} to {size} bytes "
+                "(past its maximum or the memory budget)",
+            ) from None
+        finally:
+            self._view = None
+        return self.size()
 
     def checked(self, offset: int, size: int, what: str) -> int:
         """The address of ``offset`` once ``size`` bytes there are inside the memory."""

@@ -103,6 +103,7 @@ class Server:
             p.Batch: self._batch,
             p.Serialize: lambda _, c: p.Result((self._memory.read(0, self._memory.size()),)),
             p.Deserialize: self._deserialize,
+            p.Grow: lambda _, c: p.Result((self._memory.grow_to(c.size),)),
             p.Probe: self._probe,
             p.Stop: self._stop,
             p.ImportResponse: self._unasked,

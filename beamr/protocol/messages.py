@@ -23,6 +23,7 @@ __all__ = [
     "Entries",
     "Error",
     "GetGlobal",
+    "Grow",
     "ImportFailed",
     "ImportRequest",
     "ImportResponse",
@@ -315,6 +316,16 @@ class Serialize(Command[bytes]):
 @dataclass(slots=True)
 class Deserialize(Command[None]):
     data: bytes
+
+
+@_command("grow", int, reply=(int,))
+@dataclass(slots=True)
+class Grow(Command[int]):
+    """Grow the memory to hold at least ``size`` bytes (whole pages; never shrinks,
+    within the module's maximum and the memory budget); the new size in bytes.
+    Restoring a snapshot taken after the memory grew (beamr.cluster's move) needs it."""
+
+    size: int
 
 
 @_command("get_global", str, reply=(list,))
