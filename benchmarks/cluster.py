@@ -18,11 +18,12 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import anyio
+
+from benchmarks.timing import async_median_of
 
 FIXTURES = Path(__file__).resolve().parent.parent / "wasm_fixtures"
 TURNS = 5
@@ -40,15 +41,6 @@ def _cluster() -> Any:
     made.add_node(**args)
     made.wait_for_nodes()
     return made
-
-
-async def _median(operation: Callable[[], Awaitable[Any]], rounds: int) -> float:
-    samples = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        await operation()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
 
 
 async def _rate(instances: list[Any], seconds: float) -> float:
@@ -95,11 +87,11 @@ async def measure(rounds: int) -> dict[str, Any]:
                 return await beamr.call(wasm, "noop", [])
 
             for operation in (bare_call, remote_call):
-                await _median(operation, max(10, rounds // 10))  # warm up
+                await async_median_of(operation, max(10, rounds // 10))  # warm up
             samples: dict[str, list[float]] = {"bare": [], "remote": []}
             for _ in range(TURNS):
-                samples["bare"].append(await _median(bare_call, rounds // TURNS))
-                samples["remote"].append(await _median(remote_call, rounds // TURNS))
+                samples["bare"].append(await async_median_of(bare_call, rounds // TURNS))
+                samples["remote"].append(await async_median_of(remote_call, rounds // TURNS))
             out["bare actor call us"] = statistics.median(samples["bare"]) * 1e6
             out["remote call(noop) us"] = statistics.median(samples["remote"]) * 1e6
             out["remote / bare"] = out["remote call(noop) us"] / out["bare actor call us"]

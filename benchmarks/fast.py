@@ -19,6 +19,7 @@ import beamr
 import beamr.sync as bs
 from beamr import _forkserver, _memory, io
 from benchmarks.peer_worker import FIXTURES
+from benchmarks.timing import async_median_of, pss
 
 Timed = Callable[[], Awaitable[Any]]
 
@@ -27,34 +28,13 @@ def _fixture(name: str) -> bytes:
     return (FIXTURES / f"{name}.wasm").read_bytes()
 
 
-def _pss(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
-async def _median(operation: Timed, rounds: int, warmup: int = 50) -> float:
-    for _ in range(warmup):
-        await operation()
-    samples = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        await operation()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
-
-
 async def starts(rounds: int = 5, count: int = 40) -> dict[str, float]:
     """Plain ``beamr.start``s, ``count`` at once: per second, and PSS per idle one."""
     edge = _fixture("edge")
     async with await beamr.start(edge):  # the fork-server starts; the module is cached
         pass
-    rates, pss = [], []
+    rates: list[float] = []
+    sizes: list[float] = []
     for _ in range(rounds):
         instances: list[beamr.Instance] = []
         start = time.perf_counter()
@@ -62,11 +42,11 @@ async def starts(rounds: int = 5, count: int = 40) -> dict[str, float]:
             for _ in range(count):
                 tg.start_soon(_start_into, edge, instances)
         rates.append(count / (time.perf_counter() - start))
-        pss.append(statistics.mean(_pss(i.pid) for i in instances))
+        sizes.append(statistics.mean(pss(i.pid) for i in instances))
         async with anyio.create_task_group() as tg:
             for instance in instances:
                 tg.start_soon(instance.aclose)
-    return {"starts/s": statistics.median(rates), "PSS MiB": statistics.median(pss) / 2**20}
+    return {"starts/s": statistics.median(rates), "PSS MiB": statistics.median(sizes) / 2**20}
 
 
 async def idle_exit() -> float:
@@ -182,7 +162,7 @@ async def _turns(operations: dict[str, Timed], rounds: int, turns: int = 10) -> 
     samples: dict[str, list[float]] = {name: [] for name in operations}
     for _ in range(turns):
         for name, operation in operations.items():
-            samples[name].append(await _median(operation, rounds // turns, warmup=10))
+            samples[name].append(await async_median_of(operation, rounds // turns, warmup=10))
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
@@ -248,6 +228,6 @@ def sync_cost(rounds: int) -> dict[str, float]:
                 start = time.perf_counter()
                 bs.call(wasm, "noop", [])
                 sync_samples.append(time.perf_counter() - start)
-            async_medians.append(bs._run(_median, call, rounds // 10, 10))
+            async_medians.append(bs._run(async_median_of, call, rounds // 10, 10))
     ratio = statistics.median(sync_samples) / statistics.median(async_medians)
     return {"sync call(noop) / async call(noop)": ratio}

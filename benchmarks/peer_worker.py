@@ -15,12 +15,14 @@ from __future__ import annotations
 import functools
 import json
 import os
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from benchmarks.timing import median_of
+
+#: untimed runs before each timed workload
+WARMUP = 20
 
 FIXTURES = Path(__file__).resolve().parent.parent / "wasm_fixtures"
 _state: dict[str, Any] = {}
@@ -94,30 +96,21 @@ def _mul_handler(ctx: Any, a: int, b: int) -> int:
     return a * b
 
 
-def _median(operation: Callable[[], Any], rounds: int, warmup: int = 20) -> float:
-    for _ in range(warmup):
-        operation()
-    samples = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        operation()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
-
-
 def in_process(sizes: list[int], rounds: int) -> dict[str, Any]:
     """The workloads in this process: seconds per operation (medians)."""
     wasmtime = _wasmtime()
-    out: dict[str, Any] = {"call": _median(call_noop, rounds)}
+    out: dict[str, Any] = {"call": median_of(call_noop, rounds, WARMUP)}
     for size in sizes:
         data = os.urandom(size)
-        out[f"write-call-read {size}"] = _median(
-            functools.partial(write_call_read, data), max(5, rounds // (1 + size // 65536))
+        out[f"write-call-read {size}"] = median_of(
+            functools.partial(write_call_read, data),
+            max(5, rounds // (1 + size // 65536)),
+            WARMUP,
         )
-    out["1000 host calls"] = _median(lambda: host_calls(1000), max(10, rounds // 100))
+    out["1000 host calls"] = median_of(lambda: host_calls(1000), max(10, rounds // 100), WARMUP)
     s = _instances()
     module = wasmtime.Module.from_file(s["store"].engine, FIXTURES / "edge.wasm")
-    out["start"] = _median(lambda: wasmtime.Instance(s["store"], module, []), 200)
+    out["start"] = median_of(lambda: wasmtime.Instance(s["store"], module, []), 200, WARMUP)
     return out
 
 

@@ -32,6 +32,7 @@ import beamr
 from beamr import _memory, _spawn, io
 from benchmarks import peer_worker
 from benchmarks.peer_worker import FIXTURES
+from benchmarks.timing import async_median_of, pss
 
 SIZES = [1 << 10, 1 << 20, 16 << 20]
 CONCURRENCY = [2, 8, 64]
@@ -40,34 +41,14 @@ TURNS = 5
 Timed = Callable[[], Awaitable[Any]]
 
 
-def _pss(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
-async def _median(operation: Timed, rounds: int) -> float:
-    samples = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        await operation()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
-
-
 async def _turns(operations: dict[str, Timed], rounds: int) -> dict[str, float]:
     """Each operation's median, measured in alternating turns (noise falls on all)."""
     for operation in operations.values():
-        await _median(operation, max(1, rounds // 10))  # warm up
+        await async_median_of(operation, max(1, rounds // 10))  # warm up
     samples: dict[str, list[float]] = {name: [] for name in operations}
     for _ in range(TURNS):
         for name, operation in operations.items():
-            samples[name].append(await _median(operation, max(1, rounds // TURNS)))
+            samples[name].append(await async_median_of(operation, max(1, rounds // TURNS)))
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
@@ -259,7 +240,7 @@ async def _starts(out: dict[str, dict[str, Any]], edge: bytes) -> None:
         await instance.aclose()
     out["beamr"]["start"] = statistics.median(samples)
     instances = [await beamr.start(edge) for _ in range(16)]
-    out["beamr"]["PSS per instance"] = statistics.mean(_pss(i.pid) for i in instances)
+    out["beamr"]["PSS per instance"] = statistics.mean(pss(i.pid) for i in instances)
     for instance in instances:
         await instance.aclose()
     samples = []
@@ -273,7 +254,7 @@ async def _starts(out: dict[str, dict[str, Any]], edge: bytes) -> None:
     pool = _Pool(16)
     try:
         pids = await pool.pids(16)
-        out["ProcessPoolExecutor"]["PSS per instance"] = statistics.mean(_pss(p) for p in pids)
+        out["ProcessPoolExecutor"]["PSS per instance"] = statistics.mean(pss(p) for p in pids)
     finally:
         pool.close()
 

@@ -1,8 +1,10 @@
-"""The bench's one timing loop: samples of an operation, in seconds."""
+"""The bench's one timing loop: samples of an operation, in seconds; their median;
+and the memory a process holds (PSS)."""
 
 from __future__ import annotations
 
 import inspect
+import statistics
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -33,3 +35,27 @@ async def async_samples_of(
         await operation()
         samples.append(time.perf_counter() - start)
     return samples
+
+
+def median_of(operation: Callable[[], Any], rounds: int, warmup: int = 0) -> float:
+    """The median of :func:`samples_of`."""
+    return statistics.median(samples_of(operation, rounds, warmup))
+
+
+async def async_median_of(
+    operation: Callable[[], Awaitable[Any]], rounds: int, warmup: int = 0
+) -> float:
+    """The median of :func:`async_samples_of`."""
+    return statistics.median(await async_samples_of(operation, rounds, warmup))
+
+
+def pss(pid: int) -> int:
+    """The proportional set size of process ``pid`` in bytes (0 if unknown)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0

@@ -743,3 +743,24 @@ def test_connect_without_an_address_starts_a_local_ray_and_stops_it() -> None:
         assert had_token or not os.path.exists(token), "connect() wrote Ray's token to ~/.ray"
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+async def test_relative_wasi_dirs_are_the_callers(
+    c: cluster.Cluster, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Relative host paths resolve against the caller's working directory, as for a
+    local start, not the host actor's on the node."""
+    (tmp_path / "data").mkdir()
+    monkeypatch.chdir(tmp_path)
+    sent: list[dict[str, Any]] = []
+    real = cluster._pickled
+
+    def spy(options: dict[str, Any]) -> bytes:
+        sent.append(options)
+        return real(options)
+
+    monkeypatch.setattr(cluster, "_pickled", spy)
+    config = beamr.WasiConfig(dirs={"data": "/data"})
+    async with await c.start(wasm("wasi_hello"), wasi=config) as instance:
+        assert await beamr.call(instance, "hello", []) == [0]
+    assert dict(sent[0]["wasi"].dirs) == {str(tmp_path / "data"): "/data"}

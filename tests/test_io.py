@@ -277,3 +277,19 @@ async def test_io_rejects_bad_data_and_instances() -> None:
         await beamr.stop(instance)
     with pytest.raises(beamr.InstanceClosed):
         await io.size(instance)
+
+
+async def test_grow_makes_room_within_the_maximum_and_never_shrinks() -> None:
+    """The protocol's ``grow`` (what a move to another node restores memory with)."""
+    from beamr import protocol as p
+
+    async with await beamr.start(wasm("edge")) as instance:  # 1 page, at most 64
+        assert await instance.request(p.Grow(3 * 65536 + 1)) == 4 * 65536
+        assert await io.size(instance) == 4 * 65536
+        assert await instance.request(p.Grow(100)) == 4 * 65536
+        with pytest.raises(beamr.OutOfBounds, match="cannot grow"):
+            await instance.request(p.Grow(65 * 65536))
+        assert await io.size(instance) == 4 * 65536
+    async with await beamr.start(wasm("fac")) as instance:  # no memory at all
+        with pytest.raises(beamr.OutOfBounds, match="no memory"):
+            await instance.request(p.Grow(1))
