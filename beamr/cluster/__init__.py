@@ -227,7 +227,10 @@ class RemoteInstance(Remote):
                 else:
                     wire.append(arg)
             request = pickle.dumps((self._handle, operation, wire), protocol=5)
-            ref = host.actor.run.remote(request, *stored)
+            if stored:
+                ref = host.actor.run_stored.remote(request, *stored)
+            else:
+                ref = host.actor.run.remote(request)
             return await self._cluster._outcome(ref, host)
 
     async def output(self) -> Output:
