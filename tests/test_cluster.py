@@ -56,8 +56,9 @@ NODE_ARGS: dict[str, Any] = {
 def ray_cluster() -> Iterator[Cluster]:
     """Two nodes (the head and one more), this process connected as the driver."""
     tmp = tempfile.mkdtemp(prefix="br", dir="/tmp")  # short: Ray's socket paths
-    saved = {k: os.environ.get(k) for k in ("RAY_TMPDIR", "RAY_USAGE_STATS_ENABLED")}
-    os.environ.update(RAY_TMPDIR=tmp, RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="disabled")
+    ours = {"RAY_TMPDIR": tmp, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
+    saved = {key: os.environ.get(key) for key in ours}
+    os.environ.update(ours)
     head = {**NODE_ARGS, "include_dashboard": False, "_system_config": cluster.HEALTH_CHECKS}
     made = Cluster(initialize_head=True, head_node_args=head)
     try:
