@@ -66,6 +66,7 @@ async def measure(rounds: int) -> dict[str, Any]:
 
     import beamr
     from beamr import cluster
+    from beamr.cluster._bridge import wait
 
     @ray.remote(num_cpus=0)
     class Bare:
@@ -81,7 +82,7 @@ async def measure(rounds: int) -> dict[str, Any]:
         async with await c.start(edge, node=first) as wasm:
 
             async def bare_call() -> Any:
-                return await cluster._wait(bare.noop.remote())
+                return await wait(bare.noop.remote())
 
             async def remote_call() -> Any:
                 return await beamr.call(wasm, "noop", [])

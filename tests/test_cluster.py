@@ -659,9 +659,10 @@ async def test_a_move_that_cannot_fit_leaves_the_instance_where_it_was(
         with pytest.MonkeyPatch.context() as patch:
             # the target is given a smaller budget than the memory now holds
             smaller = beamr.Limits(memory_bytes=1 << 20)
-            options = pickle.loads(instance._start[1])
+            options = pickle.loads(instance.start_arguments[1])
             options["limits"] = smaller
-            patch.setattr(instance, "_start", (instance._start[0], pickle.dumps(options)))
+            arguments = (instance.start_arguments[0], pickle.dumps(options))
+            patch.setattr(instance, "start_arguments", arguments)
             with pytest.raises(beamr.OutOfBounds):
                 await c.move(instance, target)
         assert instance.node == source
@@ -754,13 +755,15 @@ async def test_relative_wasi_dirs_are_the_callers(
     (tmp_path / "data").mkdir()
     monkeypatch.chdir(tmp_path)
     sent: list[dict[str, Any]] = []
-    real = cluster._pickled
+    from beamr.cluster import _pickling
+
+    real = _pickling.pickled_options
 
     def spy(options: dict[str, Any]) -> bytes:
         sent.append(options)
         return real(options)
 
-    monkeypatch.setattr(cluster, "_pickled", spy)
+    monkeypatch.setattr(_pickling, "pickled_options", spy)
     config = beamr.WasiConfig(dirs={"data": "/data"})
     async with await c.start(wasm("wasi_hello"), wasi=config) as instance:
         assert await beamr.call(instance, "hello", []) == [0]

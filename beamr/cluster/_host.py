@@ -25,7 +25,7 @@ from beamr import protocol as p
 from beamr.errors import BeamrError
 from beamr.instance import Instance
 
-__all__ = ["BIG", "Host", "Stored", "failure", "out_of_band", "raise_failure"]
+__all__ = ["BIG", "Host", "Stored", "answer_of", "failure", "out_of_band", "raise_failure"]
 
 #: byte strings from this size travel through the object store as buffers of their own
 BIG = 256 << 10
@@ -123,6 +123,12 @@ def raise_failure(crossed: tuple[bytes | None, str, str, Any]) -> None:
     if cause is not None:
         raise error from cause
     raise error
+
+
+def answer_of(answer: bytes | Outcome) -> Outcome:
+    """A host method's ``(ok, value)``, as :meth:`Host.run` sent it: pickled bytes,
+    or the tuple itself when it carries a buffer for the object store."""
+    return pickle.loads(answer) if isinstance(answer, bytes) else answer
 
 
 async def _outcome(work: Awaitable[Any]) -> Outcome:
